@@ -1,0 +1,1 @@
+"""Layer 1: TACOS tables -> items -> Parquet views."""

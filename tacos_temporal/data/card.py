@@ -1,0 +1,75 @@
+"""The Hub dataset card: ``dataset_card.md`` (a template) rendered with a build's numbers.
+
+The card's YAML ``configs:`` block is generated from :mod:`tacos_temporal.names` by
+:func:`configs_yaml`; a test regenerates it and diffs it with the template, so the card can never
+name a view the code does not write.  Placeholders ``{{name}}`` in the body are filled by
+:func:`render_card`.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from ..names import EXPECTED_COUNTS, SPLIT, TASK_CODES, TASK_TITLES, TASKS, VIEW_TITLES, VIEWS
+
+TEMPLATE = "dataset_card.md"
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def configs_yaml() -> str:
+    """The ``configs:`` block of the card: one config per view, one ``test`` split each."""
+    lines = ["configs:"]
+    for index, view in enumerate(VIEWS):
+        lines += [
+            f"- config_name: {view}",
+            "  data_files:",
+            f"  - split: {SPLIT}",
+            f"    path: data/{view}/{SPLIT}-*.parquet",
+        ]
+        if index == 0:
+            lines.append("  default: true")
+    return "\n".join(lines) + "\n"
+
+
+def card_template() -> str:
+    return resources.files("tacos_temporal.data").joinpath(TEMPLATE).read_text(encoding="utf-8")
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def render_card(report: dict) -> str:
+    """The card of one build (``report`` is the content of ``build_report.json``)."""
+    counts = report.get("counts", {})
+    values = {
+        "counts_table": _table(
+            ["task", "code", "items", "in the paper"],
+            [[TASK_TITLES[t], TASK_CODES[t], counts.get(t, 0), EXPECTED_COUNTS[t]] for t in TASKS]
+            + [["**total**", "", report.get("total", 0), sum(EXPECTED_COUNTS.values())]],
+        ),
+        "views_table": _table(["config", "view"], [[f"`{v}`", VIEW_TITLES[v]] for v in VIEWS]),
+        "build_table": _table(
+            ["field", "value"],
+            [
+                ["benchmark version", report.get("benchmark_version", "")],
+                ["package version", report.get("package_version", "")],
+                ["option seed", report.get("seed", "")],
+                ["event source", f"`{report.get('sources', {}).get('events', {}).get('path', '')}`"],
+                ["event source sha256", f"`{report.get('sources', {}).get('events', {}).get('sha256', '')}`"],
+                ["annotation rows skipped", report.get("annotations", {}).get("rows_skipped", 0)],
+                ["clips with items", report.get("clips_with_items", "")],
+            ],
+        ),
+        "license_table": _table(["clip licence", "clips"], [[k, v] for k, v in report.get("licenses", {}).items()])
+        if report.get("licenses")
+        else "(per-clip licences are listed in the `license` column)",
+    }
+    text = card_template()
+    unknown = sorted(set(_PLACEHOLDER.findall(text)) - set(values))
+    if unknown:
+        raise KeyError(f"dataset card template has unknown placeholder(s): {', '.join(unknown)}")
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)

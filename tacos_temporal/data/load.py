@@ -1,0 +1,99 @@
+"""``load_benchmark(view)``: the benchmark as a ``datasets.Dataset``, built into the cache if needed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..errors import ConfigError, check_name
+from ..names import ALL_VIEWS, BENCHMARK_VERSION, DEFAULT_SEED, SILENCE, SPLIT
+from .views import dataset_view, to_silence
+
+
+def _build_key(source: dict) -> str:
+    blob = json.dumps({**source, "benchmark_version": BENCHMARK_VERSION}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_benchmark(
+    view: str = "audio_only",
+    *,
+    data_dir: str | Path | None = None,
+    tacos_dir: str | Path | None = None,
+    download: bool = False,
+    demo: bool = False,
+    seed: int = DEFAULT_SEED,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+):
+    """Return one view of the benchmark as a ``datasets.Dataset`` (the ``test`` split).
+
+    Exactly one source is used, in this order:
+
+    * ``data_dir``: a built folder (``tacos-temporal build --out``) or a Hub dataset id
+      (``"ORG/tacos_temporal"``), loaded with ``datasets.load_dataset(data_dir, view)``;
+    * ``tacos_dir``: a local TACOS release, built once into the cache;
+    * ``download=True``: the release downloaded from Zenodo (1.6 GB, checked), built once into the cache;
+    * ``demo=True``: the built-in synthetic demo corpus, built once into the cache.
+
+    Args:
+        view (`str`, defaults to ``"audio_only"``): ``audio_only``, ``caption_only``,
+            ``audio_caption`` or ``silence`` (the audio-only view with silent audio).
+        seed (`int`, defaults to 0): option seed of a build (ignored with ``data_dir``).
+        cache_dir (`str` or `Path`, *optional*): where builds are kept; defaults to
+            ``$HF_HOME/tacos_temporal/builds``.
+
+    Example:
+
+    ```py
+    >>> import tacos_temporal
+    >>> ds = tacos_temporal.load_benchmark("caption_only", demo=True, progress=False)
+    >>> ds.column_names[:3]
+    ['id', 'task', 'filename']
+    ```
+    """
+    from datasets import load_dataset
+
+    check_name("view", view, ALL_VIEWS)
+    chosen = [name for name, value in (("data_dir", data_dir), ("tacos_dir", tacos_dir), ("download", download), ("demo", demo)) if value]
+    if len(chosen) != 1:
+        raise ConfigError(
+            "load_benchmark needs exactly one source: data_dir=<built folder or Hub id>, tacos_dir=<TACOS folder>, "
+            f"download=True or demo=True; got {', '.join(chosen) or 'none'}"
+        )
+    if data_dir is None:
+        data_dir = ensure_build(tacos_dir=tacos_dir, download=download, demo=demo, seed=seed, cache_dir=cache_dir, progress=progress)
+    dataset = load_dataset(str(data_dir), dataset_view(view), split=SPLIT)
+    return to_silence(dataset) if view == SILENCE else dataset
+
+
+def ensure_build(
+    *,
+    tacos_dir: str | Path | None = None,
+    download: bool = False,
+    demo: bool = False,
+    seed: int = DEFAULT_SEED,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+) -> Path:
+    """Path of a cached build for this source and seed, building it first if it is not there."""
+    from .build import build
+    from .sources import cache_root
+
+    root = Path(cache_dir) if cache_dir is not None else cache_root() / "builds"
+    if demo:
+        source = {"kind": "demo", "seed": seed}
+    elif tacos_dir is not None:
+        source = {"kind": "tacos_dir", "path": str(Path(tacos_dir).resolve()), "seed": seed}
+    else:
+        source = {"kind": "download", "seed": seed}
+    out = root / f"{source['kind']}-{_build_key(source)}"
+    if (out / "build_report.json").is_file():
+        return out
+    if demo:
+        from .demo import make_demo_release
+
+        tacos_dir = make_demo_release(root / f"demo-release-{seed}", seed=seed, overwrite=True)
+    build(out, tacos_dir=tacos_dir, download=download, seed=seed, overwrite=True, progress=progress)
+    return out
