@@ -84,7 +84,7 @@ class LabelEvents:
     @cached_property
     def duration(self) -> float:
         """Sum of the interval lengths (overlapping intervals of one label are summed as given)."""
-        return self.offset - self.onset
+        return math.fsum(end - start for start, end in self.intervals)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import check_name
+from ..errors import BuildError, check_name
 from ..names import (
     BENCHMARK_VERSION,
     DEFAULT_SEED,
@@ -149,6 +149,13 @@ def select_items(
             answer = select_answer(clip, task)
             if answer is not None:
                 selected.append((task, clip, answer))
+    ids = [item_id(task, clip.filename) for task, clip, _ in selected]
+    if len(set(ids)) != len(ids):
+        clash = sorted({i for i in ids if ids.count(i) > 1})
+        raise BuildError(
+            f"clip file names collide on item ids {', '.join(clash[:5])}: ids use the file stem, so "
+            "'1.mp3' and '1.wav' cannot both be clips; rename one of them"
+        )
     items: list[Item] = []
     plans = plan_options(
         [(item_id(task, clip.filename), task, clip, answer.label) for task, clip, answer in selected],

@@ -95,8 +95,11 @@ def extract_audio(zip_path: str | Path, target: str | Path) -> Path:
     absolute names, drive letters) or is a symbolic link.
     """
     zip_path, target = Path(zip_path), Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path) as archive:
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as err:
+        raise SourceError(f"{zip_path} is not a zip archive: {err}. Download it again.") from err
+    with archive:
         plan = []
         for info in archive.infolist():
             if info.is_dir():
@@ -104,6 +107,8 @@ def extract_audio(zip_path: str | Path, target: str | Path) -> Path:
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 raise UnsafePathError(f"refusing archive member {info.filename!r}: it is a symbolic link")
             plan.append((info, safe_member_path(target, info.filename)))
+        # Created only once every member passed: a refused archive leaves no trace.
+        target.mkdir(parents=True, exist_ok=True)
         for info, destination in plan:
             destination.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, open(destination, "wb") as out:
