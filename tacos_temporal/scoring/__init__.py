@@ -1,0 +1,1 @@
+"""Layer 2: text -> letter -> numbers (no model code)."""
