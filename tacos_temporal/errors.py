@@ -45,6 +45,12 @@ class ScoringError(TacosTemporalError, ValueError):
     """Predictions, references or options cannot be scored as given."""
 
 
+class HubError(TacosTemporalError):
+    """A push to (or a read from) the Hugging Face Hub failed: authentication, a missing repository,
+    a server error or a rejected card.  The message names the repository, what failed and the
+    command to run again; local files are never changed by a failed push."""
+
+
 def unknown_name(kind: str, name: object, available: Iterable[str]) -> ConfigError:
     """``Unknown view 'audio'. Did you mean: audio_only? Available: ...`` as a :class:`ConfigError`."""
     available = list(available)

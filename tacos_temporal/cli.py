@@ -1,0 +1,553 @@
+"""``tacos-temporal``: the command line.  Thin: each command parses its options and calls the library.
+
+Heavy modules (datasets, torch, matplotlib) are imported inside the commands, so ``--help`` is fast.
+Known errors print one line (``error: ...``); set ``TACOS_TEMPORAL_DEBUG=1`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError, TacosTemporalError
+from .names import DEFAULT_SEED, TASKS, VIEWS
+
+EXAMPLES: dict[str, list[str]] = {
+    "build": [
+        "tacos-temporal build --events ../shared/data/tacos_events/events_test.csv --items-only --out items_out",
+        "tacos-temporal build --tacos-dir ~/data/TACOS --out tacos_temporal_dataset",
+        "tacos-temporal build --download --out tacos_temporal_dataset",
+        "tacos-temporal build --tacos-dir demo_release --events strong --out my_variant --strict",
+    ],
+    "demo-data": ["tacos-temporal demo-data --out demo_release", "tacos-temporal demo-data --out demo_release --seed 3 --num-clips 48"],
+    "demo": ["tacos-temporal demo --out demo_run", "tacos-temporal demo --out demo_run --overwrite"],
+    "score": [
+        "tacos-temporal score runs/qwen2-audio/audio_only",
+        "tacos-temporal score predictions.jsonl --items tacos_temporal_dataset --out report",
+    ],
+    "compare": [
+        "tacos-temporal compare runs/baseline runs/scale-layer20",
+        "tacos-temporal compare base.jsonl steered.jsonl --items tacos_temporal_dataset/items.jsonl",
+    ],
+    "eval": [
+        "tacos-temporal eval --model Qwen/Qwen2-Audio-7B-Instruct --view audio_only --data tacos_temporal_dataset --out runs/qwen2-audio",
+        "tacos-temporal eval --model nvidia/audio-flamingo-3-hf --view audio_only caption_only audio_caption --mode logprob --dtype bfloat16 --out runs/af3",
+        "tacos-temporal eval --model tiny_qwen2_audio --demo --view audio_only silence --out runs/tiny --limit 8",
+        "tacos-temporal eval --model random --demo --view caption_only --out runs/random",
+    ],
+    "make-tiny-model": [
+        "tacos-temporal make-tiny-model --arch qwen2_audio --out tiny_qwen2_audio",
+        "tacos-temporal make-tiny-model --arch audioflamingo3 --out tiny_af3 --seed 1",
+    ],
+    "publish-dataset": [
+        "tacos-temporal publish-dataset tacos_temporal_dataset --repo my-org/tacos_temporal --create",
+        "tacos-temporal publish-dataset tacos_temporal_dataset --repo my-org/tacos_temporal --evaluation-framework inspect-ai",
+    ],
+    "publish-metric": [
+        "tacos-temporal publish-metric --repo my-org/tacos_temporal --create",
+        "tacos-temporal publish-metric --repo my-org/tacos-temporal-metric --metric-dir metrics/tacos_temporal --create --private",
+    ],
+    "push-results": [
+        "tacos-temporal push-results runs/qwen2-audio --model-repo Qwen/Qwen2-Audio-7B-Instruct --dataset-repo my-org/tacos_temporal",
+        "tacos-temporal push-results runs/qwen2-audio --model-repo Qwen/Qwen2-Audio-7B-Instruct --dataset-repo my-org/tacos_temporal --details-repo my-org/tacos_temporal-details --create",
+        "tacos-temporal push-results runs/my-model/audio_only --model-repo my-org/my-audio-lm --dataset-repo my-org/tacos_temporal --direct --model-index",
+    ],
+    "env": ["tacos-temporal env"],
+}
+
+
+def _epilog(command: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[command])
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .data.build import build
+
+    result = build(
+        args.out,
+        events=args.events,
+        tacos_dir=args.tacos_dir,
+        download=args.download,
+        mirror=args.mirror,
+        split=args.split,
+        seed=args.seed,
+        items_only=args.items_only,
+        views=args.views,
+        strict=args.strict,
+        verify=args.verify,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    _print_build(result.report, result.out_dir)
+    return 0
+
+
+def _print_build(report: dict, out_dir: Path) -> None:
+    counts = report["counts"]
+    print(f"built {report['total']} items in {out_dir}: " + ", ".join(f"{task} {counts[task]}" for task in TASKS))
+    skipped = report["annotations"]["skipped"]
+    if skipped:
+        print("skipped annotation rows: " + ", ".join(f"{reason} {n}" for reason, n in skipped.items()) + " (see build_report.json)")
+    if report["views"]:
+        print("views: " + ", ".join(report["views"]) + f"  -> load_dataset({str(out_dir)!r}, 'audio_only', split='test')")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from .data.demo import make_demo_release
+
+    path = make_demo_release(args.out, seed=args.seed, num_clips=args.num_clips, overwrite=args.overwrite)
+    print(f"demo TACOS release written to {path} (synthetic audio, {args.num_clips} clips, seed {args.seed})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .pipeline import run_demo
+
+    summary = run_demo(args.out, seed=args.seed, overwrite=args.overwrite, progress=not args.quiet)
+    print(summary["text"])
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .scoring.metrics import score
+    from .scoring.predictions import load_judged
+    from .scoring.report import format_table, write_report
+
+    judged = load_judged(args.predictions, items=args.items, reparse=args.reparse)
+    scores = score(judged, confidence=args.confidence)
+    print(format_table(scores))
+    if not args.no_report:
+        out = Path(args.out) if args.out else _default_report_dir(Path(args.predictions))
+        files = write_report(scores, out, title=args.title or Path(args.predictions).name)
+        (out / "scores.json").write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
+        print("report: " + ", ".join(str(p) for p in files.values()))
+    return 0
+
+
+def _default_report_dir(predictions: Path) -> Path:
+    return predictions / "report" if predictions.is_dir() else predictions.with_name(predictions.stem + "_report")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .scoring.metrics import compare
+    from .scoring.predictions import load_judged
+    from .scoring.report import format_comparison
+
+    baseline = load_judged(args.baseline, items=args.items)
+    other = load_judged(args.other, items=args.items)
+    result = compare(baseline, other)
+    print(format_comparison(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .harness.config import RunConfig
+    from .harness.models import load_runner
+    from .harness.runner import evaluate
+    from .scoring.metrics import judged_from_records, view_effects
+    from .scoring.report import format_table
+
+    template = args.prompt_template
+    if template is not None and Path(template).is_file():
+        template = Path(template).read_text(encoding="utf-8")
+    overrides = {
+        "model": args.model,
+        "mode": args.mode,
+        "revision": args.revision,
+        "dtype": args.dtype,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "max_new_tokens": args.max_new_tokens,
+        "prompt_template": template,
+        "system_prompt": args.system_prompt,
+        "limit": args.limit,
+        "seed": args.seed,
+        "trust_remote_code": args.trust_remote_code or None,
+        "max_audio_seconds": args.max_audio_seconds,
+        "auto_class": args.auto_class,
+        "reuse": False if args.no_reuse else None,
+    }
+    views = args.view
+    if args.preset:
+        base = RunConfig.from_file(args.preset, **overrides, view=views[0])
+    else:
+        if not args.model:
+            raise ConfigError("pass --model (a Hub id, local folder, preset name, random or constant:A) or --preset FILE")
+        base = RunConfig(**{k: v for k, v in overrides.items() if v is not None}, view=views[0])
+    out = Path(args.out)
+    runner = None
+    judged = {}
+    for view in views:
+        cfg = base.replace(view=view)
+        if runner is None:
+            runner = load_runner(cfg)  # loaded once for every view
+        run_dir = out / view if len(views) > 1 else out
+        result = evaluate(cfg, run_dir, data=args.data, demo=args.demo, runner=runner, overwrite=args.overwrite, progress=not args.quiet)
+        if result is None:  # a non-zero rank of a data-parallel run
+            continue
+        print(f"== {cfg.model} / {view} / {cfg.mode}: {result.answered} answered, {result.reused} reused -> {run_dir}")
+        print(format_table(result.scores))
+        judged[view] = judged_from_records(result.records)
+    if len(judged) > 1:
+        effects = view_effects(judged)
+        overall = {k: v for k, v in effects.items() if isinstance(v, float) and not k.endswith(TASKS) and not k.startswith("accuracy_")}
+        print("view effects (all tasks): " + ", ".join(f"{k} {v:+.3f}" for k, v in overall.items()))
+    return 0
+
+
+def cmd_make_tiny_model(args: argparse.Namespace) -> int:
+    from .harness.tiny import make_tiny_model
+
+    path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite)
+    print(f"tiny {args.arch} checkpoint (untrained random weights, for tests and demos only) written to {path}")
+    return 0
+
+
+def cmd_publish_dataset(args: argparse.Namespace) -> int:
+    from .hub.connection import command_line
+    from .hub.dataset import EVALUATION_FRAMEWORK, publish_dataset
+
+    command = command_line(
+        "publish-dataset",
+        [args.out],
+        {"--repo": args.repo, "--create": args.create, "--private": args.private, "--evaluation-framework": args.evaluation_framework, "--token": args.token},
+    )
+    outcome = publish_dataset(
+        args.out,
+        args.repo,
+        token=args.token,
+        create=args.create,
+        private=args.private,
+        evaluation_framework=args.evaluation_framework or EVALUATION_FRAMEWORK,
+        command=command,
+    )
+    print(outcome.describe())
+    print(f"load it with: load_dataset({args.repo!r}, 'audio_only', split='test')")
+    return 0
+
+
+def cmd_publish_metric(args: argparse.Namespace) -> int:
+    from .hub.connection import command_line
+    from .hub.metric import publish_metric
+
+    command = command_line(
+        "publish-metric",
+        [],
+        {"--repo": args.repo, "--metric-dir": args.metric_dir, "--create": args.create, "--private": args.private, "--token": args.token},
+    )
+    outcome = publish_metric(args.repo, metric_dir=args.metric_dir, token=args.token, create=args.create, private=args.private, command=command)
+    print(outcome.describe())
+    print(f"load it with: evaluate.load({args.repo!r})")
+    return 0
+
+
+def cmd_push_results(args: argparse.Namespace) -> int:
+    from .hub.connection import command_line
+    from .hub.leaderboard import push_results
+
+    command = command_line(
+        "push-results",
+        [args.run],
+        {
+            "--model-repo": args.model_repo,
+            "--dataset-repo": args.dataset_repo,
+            "--details-repo": args.details_repo,
+            "--source-url": args.source_url,
+            "--direct": args.direct,
+            "--model-index": args.model_index,
+            "--create": args.create,
+            "--private": args.private,
+            "--token": args.token,
+        },
+    )
+    outcome = push_results(
+        args.run,
+        args.model_repo,
+        dataset_repo=args.dataset_repo,
+        details_repo=args.details_repo,
+        source_url=args.source_url,
+        direct=args.direct,
+        model_index=args.model_index,
+        create=args.create,
+        private=args.private,
+        token=args.token,
+        command=command,
+    )
+    print(outcome.describe())
+    print("scores (%): " + ", ".join(f"{entry.task_id} {entry.value}" for entry in outcome.entries) + f"  [{outcome.entries[0].notes}]")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    import platform
+    from importlib import metadata
+
+    print(f"tacos-temporal {__version__}")
+    print(f"python {platform.python_version()} on {platform.platform()}")
+    for package in ("datasets", "evaluate", "huggingface_hub", "transformers", "torch", "torchcodec", "pyarrow", "numpy"):
+        try:
+            print(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            print(f"{package} (not installed)")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tacos-temporal",
+        description="TACOS-Temporal: build, load and score the temporal-reasoning benchmark for audio-language models.",
+    )
+    parser.add_argument("--version", action="version", version=f"tacos-temporal {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, func: Callable, help: str, description: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=textwrap.dedent(description).strip(),
+            epilog=_epilog(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(func=func)
+        return p
+
+    p = command(
+        "build",
+        cmd_build,
+        "build items.jsonl and the three dataset views",
+        """
+        Select the benchmark's items from an event table and write them as items.jsonl, and (unless
+        --items-only) as Parquet dataset views with a dataset card, loadable with
+        datasets.load_dataset(OUT, VIEW, split="test").
+        """,
+    )
+    p.add_argument("--out", required=True, help="output folder (must be empty unless --overwrite)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--tacos-dir", help="local TACOS release folder (audio.zip or audio/, metadata.csv, ...)")
+    source.add_argument("--download", action="store_true", help="download the TACOS release from Zenodo (1.6 GB, MD5-checked, resumable)")
+    p.add_argument("--events", help="event table CSV, or 'strong' for TACOS annotations_strong.csv (default: the table in --tacos-dir, else the authors' pinned table)")
+    p.add_argument("--mirror", help="base URL of a mirror of the TACOS files (with --download)")
+    p.add_argument("--split", default="test", choices=("test", "val", "train"), help="event-table split (default: test)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the option rule (default: {DEFAULT_SEED})")
+    p.add_argument("--items-only", action="store_true", help="write items.jsonl and build_report.json only (no audio needed)")
+    p.add_argument("--views", nargs="+", default=list(VIEWS), choices=VIEWS, metavar="VIEW", help=f"views to write (default: all: {', '.join(VIEWS)})")
+    p.add_argument("--strict", action="store_true", help="fail on any malformed annotation row instead of skipping it")
+    p.add_argument("--verify", action="store_true", help="check the --tacos-dir files against their published MD5 first")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = command(
+        "demo-data",
+        cmd_demo_data,
+        "write the synthetic demo corpus (a small TACOS-format release)",
+        """
+        Synthesise a small release in exactly the TACOS format: audio.zip with MP3 clips whose tones,
+        noise bursts, chirps and clicks sit at known times, strong and weak captions, metadata,
+        splits and an event table. Deterministic from --seed.
+        """,
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed (default: {DEFAULT_SEED})")
+    p.add_argument("--num-clips", type=int, default=24, help="number of clips (default: 24)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+
+    p = command(
+        "demo",
+        cmd_demo,
+        "run the main job on the built-in demo corpus",
+        """
+        End to end, offline: synthesise the demo corpus, build the three views, load each with
+        datasets.load_dataset, score the trivial baselines and write a report.
+        """,
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed (default: {DEFAULT_SEED})")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = command(
+        "score",
+        cmd_score,
+        "score saved predictions: table, Markdown report and plots",
+        """
+        Score a run folder (its samples.jsonl) or a JSON Lines file of predictions without running a
+        model. Each line: "id" and "prediction" (free text or a letter), or parsed "letter" and "rule";
+        "task"/"answer" come from --items when absent. With --items every item is scored: one without
+        a prediction counts as a failure.
+        """,
+    )
+    p.add_argument("predictions", help="run folder or predictions .jsonl")
+    p.add_argument("--items", help="items.jsonl or a built dataset folder (needed when predictions lack task/answer)")
+    p.add_argument("--out", help="report folder (default: RUN/report or PREDICTIONS_report)")
+    p.add_argument("--title", help="report title")
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals (default: 0.95)")
+    p.add_argument("--reparse", action="store_true", help="parse raw outputs again even where a letter was saved")
+    p.add_argument("--no-report", action="store_true", help="print the table only")
+
+    p = command(
+        "compare",
+        cmd_compare,
+        "paired comparison of two runs on the same items",
+        """
+        Fix rate (baseline wrong -> other right), break rate (right -> wrong), net change and an exact
+        McNemar test, overall and per task.
+        """,
+    )
+    p.add_argument("baseline", help="baseline run folder or predictions .jsonl")
+    p.add_argument("other", help="other run folder or predictions .jsonl")
+    p.add_argument("--items", help="items.jsonl or a built dataset folder")
+    p.add_argument("--json", help="also write the statistics to this JSON file")
+
+    from .harness.config import DTYPES, MODES
+    from .names import ALL_VIEWS
+
+    p = command(
+        "eval",
+        cmd_eval,
+        "evaluate an audio-language model (or a baseline) on one or more views",
+        """
+        Run a Hub audio-LM (any transformers Auto class with a chat template), a local folder, a preset
+        name (see eval_harness/presets) or a baseline (random, constant:A..D) on the benchmark. Writes
+        RUN/samples.jsonl (one record per item, appended as it goes: a killed run restarted with the same
+        command continues) and RUN/results.json. With several views, each goes to RUN/<view>.
+        Data: --data (a built folder or Hub dataset id), --demo, or neither (build from the TACOS
+        download, cached).
+        """,
+    )
+    p.add_argument("--model", help="Hub id, local folder, preset name, random or constant:A..D")
+    p.add_argument("--view", nargs="+", default=["audio_only"], choices=ALL_VIEWS, metavar="VIEW", help=f"views: {', '.join(ALL_VIEWS)} (default: audio_only)")
+    p.add_argument("--mode", choices=MODES, help="generate (greedy, parsed; the paper's protocol; default) or logprob (letter log-probabilities)")
+    p.add_argument("--out", required=True, help="run folder")
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--data", help="built dataset folder or Hub dataset id")
+    data.add_argument("--demo", action="store_true", help="the built-in demo benchmark")
+    p.add_argument("--preset", help="a run preset TOML (RunConfig keys); command-line options override it")
+    p.add_argument("--revision", help="model revision (branch, tag or commit)")
+    p.add_argument("--dtype", choices=DTYPES, help="model dtype (default: auto)")
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
+    p.add_argument("--batch-size", type=int, help="items per forward pass (default: 8; halved on out-of-memory)")
+    p.add_argument("--max-new-tokens", type=int, help="generation budget (default: 10)")
+    p.add_argument("--prompt-template", help="a template string or file (fields: {question} {options} {A}..{D} {caption} {context} {task})")
+    p.add_argument("--system-prompt", help="a system turn (default: the chat template's own)")
+    p.add_argument("--limit", type=int, help="a seeded sample of N items, stratified by task")
+    p.add_argument("--seed", type=int, help="seed of --limit and of the random baseline (default: 0)")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow the model's own code from the Hub (off unless given)")
+    p.add_argument("--max-audio-seconds", type=float, help="cut longer clips (default: the preset's limit)")
+    p.add_argument("--auto-class", help="force a transformers Auto class")
+    p.add_argument("--no-reuse", action="store_true", help="encode the audio and pre-fill the prompt for every item (default: once per clip where exact)")
+    p.add_argument("--overwrite", action="store_true", help="discard an existing run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    from .harness.tiny import TINY_ARCHS
+
+    p = command(
+        "make-tiny-model",
+        cmd_make_tiny_model,
+        "build a tiny random-weight audio-LM checkpoint for offline tests and demos",
+        """
+        A tiny, untrained checkpoint of a real architecture (real config, processor and feature
+        extractor; a locally trained tokenizer), loadable with the transformers Auto classes offline.
+        """,
+    )
+    p.add_argument("--arch", required=True, choices=TINY_ARCHS, help="architecture")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="weight seed (default: 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+
+    p = command(
+        "publish-dataset",
+        cmd_publish_dataset,
+        "push a built dataset folder (three views, card, eval.yaml) to the Hub",
+        """
+        Push what `tacos-temporal build` wrote (README.md card with licences and the configs of the
+        three views, items.jsonl, build_report.json, data/<view>/test-*.parquet) and a generated
+        eval.yaml (the Hub's benchmark declaration: one task per temporal question, beta and
+        allow-listed) to a dataset repo, in one commit. Afterwards
+        load_dataset("ORG/NAME", "audio_only", split="test") works. Pushing the same folder again
+        changes nothing. The token comes from --token, HF_TOKEN or `hf auth login`.
+        """,
+    )
+    p.add_argument("out", help="built dataset folder (tacos-temporal build --out OUT)")
+    p.add_argument("--repo", required=True, metavar="ORG/NAME", help="dataset repo")
+    p.add_argument("--create", action="store_true", help="create the repo if it does not exist (default: a missing repo is an error)")
+    p.add_argument("--private", action="store_true", help="create the repo private (with --create)")
+    p.add_argument("--evaluation-framework", metavar="ID", help="eval.yaml evaluation_framework identifier (default: tacos-temporal; the Hub accepts only listed ones)")
+    p.add_argument("--token", metavar="TOKEN", help="Hub token (default: HF_TOKEN, then the token of `hf auth login`)")
+
+    p = command(
+        "publish-metric",
+        cmd_publish_metric,
+        "push the evaluate metric to the Hub as a Gradio Space",
+        """
+        Push metrics/tacos_temporal/ (the module, its card, app.py, requirements.txt) to a Space with
+        the Gradio SDK, in one commit. Afterwards evaluate.load("ORG/NAME") works; evaluate fetches
+        <NAME>.py from the Space, so under another name than tacos_temporal the module is also pushed
+        as <NAME>.py.
+        """,
+    )
+    p.add_argument("--repo", required=True, metavar="ORG/NAME", help="Space (no '.' in NAME)")
+    p.add_argument("--metric-dir", metavar="DIR", help="the evaluate module folder (default: metrics/tacos_temporal of this checkout)")
+    p.add_argument("--create", action="store_true", help="create the Space if it does not exist")
+    p.add_argument("--private", action="store_true", help="create the Space private (with --create)")
+    p.add_argument("--token", metavar="TOKEN", help="Hub token (default: HF_TOKEN, then the token of `hf auth login`)")
+
+    p = command(
+        "push-results",
+        cmd_push_results,
+        "push a run's scores to a model repo (.eval_results, pull request by default)",
+        """
+        Write the run's accuracy per task (percent) as .eval_results/tacos_temporal_<view>_<mode>_<intervention>.yaml
+        in the model repo, in the Hub's Eval Results format (one entry per task, with a source link and
+        notes naming the view, answer mode and intervention), as a pull request unless --direct.
+        --details-repo also pushes the per-item samples as Parquet to a details dataset (one config per
+        model and view, one split per run plus `latest`); --model-index also writes the card's legacy
+        model-index. The run folder is never modified; pushing the same run again changes nothing.
+        """,
+    )
+    p.add_argument("run", help="run folder (tacos-temporal eval --out RUN)")
+    p.add_argument("--model-repo", required=True, metavar="ORG/MODEL", help="model repo the scores belong to (must exist)")
+    p.add_argument("--dataset-repo", metavar="ORG/NAME", help="benchmark dataset (default: the Hub id in results.json)")
+    p.add_argument("--details-repo", metavar="ORG/NAME", help="dataset repo for the per-item details")
+    p.add_argument("--source-url", metavar="URL", help="source link of the entries (default: the details repo, if given)")
+    p.add_argument("--direct", action="store_true", help="commit to main instead of opening a pull request")
+    p.add_argument("--model-index", action="store_true", help="also write the legacy model-index block of the model card")
+    p.add_argument("--create", action="store_true", help="create --details-repo if it does not exist")
+    p.add_argument("--private", action="store_true", help="create --details-repo private (with --create)")
+    p.add_argument("--token", metavar="TOKEN", help="Hub token (default: HF_TOKEN, then the token of `hf auth login`)")
+
+    command("env", cmd_env, "print versions for bug reports", "Print the versions of this package and the Hugging Face stack.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except TacosTemporalError as err:
+        if os.environ.get("TACOS_TEMPORAL_DEBUG"):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        print("(set TACOS_TEMPORAL_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""Model runners: what the evaluation loop calls, whatever the model is.
+
+:class:`ModelRunner` is the interface a model plugs into.  Two implementations ship:
+
+* :class:`HFRunner`: any transformers audio-LM (Auto classes, the processor's chat template);
+* :class:`BaselineRunner`: ``random`` and ``constant:X``, scored like models.
+
+A model that is not in transformers (Kimi-Audio, DeSTA2.5 before its port) plugs in by
+subclassing :class:`ModelRunner` and passing an instance to :func:`tacos_temporal.harness.runner.evaluate`
+(see eval_harness/README.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import TacosTemporalError
+from ..names import LETTERS
+from .adapters import adapter_names, get_adapter
+from .config import AUTO_CLASSES, ModelPreset, RunConfig, find_preset
+
+
+class ModelError(TacosTemporalError):
+    """A model cannot be loaded or cannot serve the requested view."""
+
+
+@dataclass
+class Output:
+    """What a model answered for one item.
+
+    Args:
+        text (`str`, *optional*): generated text (``generate`` mode).
+        logprobs (`dict[str, float]`): log-probability of each letter as the next token after the
+            prompt (``logprob`` mode; also the first generated step in ``generate`` mode).
+    """
+
+    text: str | None
+    logprobs: dict[str, float] | None
+
+
+class ModelRunner:
+    """Interface of a model for the evaluation loop.
+
+    Attributes:
+        sampling_rate (`int` or `None`): audio rate the model takes; `None` for text-only models.
+        max_audio_seconds (`float` or `None`): longer clips are cut (and the cut recorded).
+    """
+
+    sampling_rate: int | None = None
+    max_audio_seconds: float | None = None
+    #: Whether the runner listens to the audio (baselines do not: no clip is decoded for them).
+    uses_audio: bool = True
+
+    def describe(self) -> dict[str, Any]:
+        """Model id, revision, dtype, device... recorded in results and cache keys."""
+        raise NotImplementedError
+
+    def render(self, text: str, *, with_audio: bool) -> str:
+        """The exact prompt the model sees for ``text`` (chat template applied)."""
+        raise NotImplementedError
+
+    def answer(self, rendered: list[str], audios: list[np.ndarray] | None, *, mode: str, max_new_tokens: int, item_ids: list[str]) -> list[Output]:
+        """Answer a batch (``audios`` aligned with ``rendered``, or `None` for text-only views)."""
+        raise NotImplementedError
+
+
+class BaselineRunner(ModelRunner):
+    """``random`` (seeded per item) and ``constant:X``: no model, same records and scores."""
+
+    uses_audio = False
+
+    def __init__(self, name: str, seed: int):
+        from ..scoring.baselines import baseline_letter
+
+        self.name, self.seed, self._letter = name, seed, baseline_letter
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.name, "revision": None, "class": "baseline", "dtype": None, "device": None, "seed": self.seed}
+
+    def render(self, text: str, *, with_audio: bool) -> str:
+        return text
+
+    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids):
+        # A baseline has no distribution over letters: it answers a letter in both modes.
+        return [Output(self._letter(self.name, item_id, self.seed), None) for item_id in item_ids]
+
+
+def _local_revision(folder: Path) -> str:
+    """A fingerprint of a local model folder: config and weight files' names and sizes, hashed."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and (path.suffix in {".json", ".safetensors", ".bin", ".model", ".txt", ".jinja"}):
+            digest.update(path.name.encode())
+            digest.update(str(path.stat().st_size).encode())
+            if path.suffix == ".json":
+                digest.update(path.read_bytes())
+    return "local-" + digest.hexdigest()[:16]
+
+
+class HFRunner(ModelRunner):
+    """A transformers model: processor + Auto class + the adapter of its preset."""
+
+    def __init__(self, cfg: RunConfig, preset: ModelPreset | None = None):
+        import torch
+        import transformers
+
+        self.cfg = cfg
+        self.preset = preset if preset is not None else find_preset(cfg.model)
+        if self.preset is not None and not self.preset.supported:
+            raise ModelError(f"{self.preset.hub_id} cannot run through transformers: {self.preset.notes}")
+        model_id = self.preset.hub_id if (self.preset is not None and cfg.model == self.preset.name) else cfg.model
+        self.model_id = model_id
+        common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
+        try:
+            self.processor = transformers.AutoProcessor.from_pretrained(model_id, **common)
+        except (OSError, ValueError) as err:
+            raise ModelError(
+                f"cannot load a processor for {model_id!r}: {err}. Check the Hub id or local folder"
+                + ("" if cfg.trust_remote_code else "; models that need their own code require --trust-remote-code")
+            ) from err
+        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        self.tokenizer.padding_side = "left"  # generation continues the last token of every row
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        if getattr(self.processor, "chat_template", None) is None and getattr(self.tokenizer, "chat_template", None) is None:
+            raise ModelError(f"{model_id} has no chat template: the harness builds prompts with the processor's chat template")
+        feature_extractor = getattr(self.processor, "feature_extractor", None)
+        self.sampling_rate = int(feature_extractor.sampling_rate) if feature_extractor is not None else None
+        self.max_audio_seconds = cfg.max_audio_seconds or (self.preset.max_audio_seconds if self.preset else None)
+        try:
+            model_type = transformers.AutoConfig.from_pretrained(model_id, **common).model_type
+        except (OSError, ValueError) as err:
+            raise ModelError(f"cannot read the config of {model_id!r}: {err}") from err
+        # Without a preset, the adapter registered under the config's model_type, if any.
+        self.adapter = get_adapter(self.preset.adapter if self.preset else (model_type if model_type in adapter_names() else "default"))
+        if cfg.device != "auto":
+            self.device = cfg.device
+        elif torch.cuda.is_available():
+            # one GPU per process in a data-parallel run (accelerate launch / torchrun set LOCAL_RANK)
+            self.device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
+        else:
+            self.device = "cpu"
+        dtype = "auto" if cfg.dtype == "auto" else getattr(torch, cfg.dtype)
+        classes = [cfg.auto_class] if cfg.auto_class else ([self.preset.auto_class] if self.preset else list(AUTO_CLASSES))
+        errors = []
+        self.model = None
+        for name in classes:
+            try:
+                self.model = getattr(transformers, name).from_pretrained(model_id, dtype=dtype, **common)
+                self.auto_class = name
+                break
+            except ValueError as err:  # "Unrecognized configuration class ... for this kind of AutoModel"
+                errors.append(f"{name}: {str(err).splitlines()[0]}")
+        if self.model is None:
+            raise ModelError(f"no Auto class can load {model_id}: " + "; ".join(errors))
+        self.model.to(self.device).eval()
+        self.letter_ids = self._letter_token_ids()
+        if Path(model_id).is_dir():
+            self.revision = _local_revision(Path(model_id))
+        else:
+            self.revision = getattr(self.model.config, "_commit_hash", None) or cfg.revision
+
+    def _letter_token_ids(self) -> dict[str, int]:
+        ids = {}
+        for letter in LETTERS:
+            tokens = self.tokenizer.encode(letter, add_special_tokens=False)
+            if len(tokens) != 1:
+                raise ModelError(f"the letter {letter!r} is {len(tokens)} tokens for {self.model_id}; logprob mode needs one token per letter")
+            ids[letter] = tokens[0]
+        return ids
+
+    @property
+    def supports_audio(self) -> bool:
+        return self.sampling_rate is not None and getattr(self.model.config, "audio_token_id", getattr(self.model.config, "audio_token_index", None)) is not None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": self.model_id,
+            "revision": self.revision,
+            "class": type(self.model).__name__,
+            "auto_class": self.auto_class,
+            "adapter": self.adapter.name,
+            "dtype": str(self.model.dtype).replace("torch.", ""),
+            "device": self.device,
+            "sampling_rate": self.sampling_rate,
+            "max_audio_seconds": self.max_audio_seconds,
+        }
+
+    def render(self, text: str, *, with_audio: bool) -> str:
+        conversation = self.adapter.conversation(text, with_audio=with_audio, system_prompt=self.cfg.system_prompt)
+        return self.adapter.render(self.processor, conversation)
+
+    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids):
+        import torch
+
+        inputs = self.adapter.encode(self.processor, rendered, audios, self.sampling_rate).to(self.device)
+        if "input_features" in inputs and inputs["input_features"].is_floating_point():
+            inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+        letter_ids = torch.tensor([self.letter_ids[x] for x in LETTERS], device=self.device)
+        with torch.inference_mode():
+            if mode == "logprob":
+                logits = self.model(**inputs).logits[:, -1, :]
+                return [Output(None, self._letters(row, letter_ids)) for row in logits]
+            generated = self.model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                output_logits=True,
+                return_dict_in_generate=True,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        new_tokens = generated.sequences[:, inputs["input_ids"].shape[1] :]
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        first = generated.logits[0]
+        return [Output(text, self._letters(row, letter_ids)) for text, row in zip(texts, first)]
+
+    # --- shared audio prefix (encode each clip once) ---------------------------------------------
+
+    def _prefix_end(self, text: str) -> int | None:
+        """End of the audio segment in a rendered prompt: the audio token and the added tokens that
+        follow it with no text between (``<|AUDIO|><|audio_eos|>``, ``<sound>``)."""
+        audio_token = getattr(self.processor, "audio_token", None)
+        start = text.rfind(audio_token) if audio_token else -1
+        if start < 0:
+            return None
+        added = sorted(getattr(self.tokenizer, "added_tokens_encoder", {}), key=len, reverse=True)
+        cut = start + len(audio_token)
+        while True:
+            token = next((t for t in added if text.startswith(t, cut)), None)
+            if token is None:
+                return cut
+            cut += len(token)
+
+    def split_prefix(self, rendered: list[str]) -> tuple[str, list[str]] | str:
+        """Cut prompts into the prefix they share (everything up to the end of the audio) and
+        per-item suffixes, or return why that is not possible.
+
+        The cut lies right after an added token (``<|audio_eos|>``, ``<sound>``): the tokenizer splits
+        text at added tokens, so prefix and suffix tokenize exactly as the whole prompt does.  The
+        prefix must be the same for every prompt: a template that puts the question before the
+        audio gives item-specific prefixes, and nothing can be shared.
+        """
+        cuts = [self._prefix_end(text) for text in rendered]
+        if any(cut is None for cut in cuts):
+            return "the prompt holds no audio token"
+        prefixes = {text[:cut] for text, cut in zip(rendered, cuts)}
+        if len(prefixes) > 1:
+            return "the prompt template does not put the audio before the text (prefixes differ per item)"
+        return prefixes.pop(), [text[cut:] for text, cut in zip(rendered, cuts)]
+
+    def check_prefix_split(self, rendered: list[str], audio) -> str | None:
+        """``None`` if the run's prompts share one audio prefix and prefix + suffix tokenize exactly
+        like the whole prompt for this model, else why not."""
+        split = self.split_prefix(rendered)
+        if isinstance(split, str):
+            return split
+        prefix, suffixes = split
+        whole = self.adapter.encode(self.processor, [prefix + suffixes[0]], [audio], self.sampling_rate)["input_ids"][0].tolist()
+        head = self.adapter.encode(self.processor, [prefix], [audio], self.sampling_rate)["input_ids"][0].tolist()
+        tail = self.tokenizer(suffixes[0], add_special_tokens=False)["input_ids"]
+        if head + tail != whole:
+            return "prefix and suffix do not tokenize like the whole prompt for this tokenizer"
+        return None
+
+    def answer_shared(self, groups: list[tuple[object, list[str]]], *, mode: str, max_new_tokens: int) -> list[Output]:
+        """Answer items grouped by clip: each clip's audio prefix is encoded and pre-filled once, then
+        every item's suffix runs against the cached keys/values, all in one batch.
+
+        ``groups`` is ``[(audio, [rendered prompt, ...]), ...]``; outputs come back flattened in the
+        same order.  Equal to :meth:`answer` within float tolerance (tested).
+        """
+        import torch
+
+        prefixes, suffixes, rows = [], [], []
+        for index, (_, rendered) in enumerate(groups):
+            split = self.split_prefix(rendered)
+            if isinstance(split, str):
+                raise ModelError(f"shared-prefix reuse is not possible: {split}")
+            prefixes.append(split[0])
+            suffixes += split[1]
+            rows += [index] * len(rendered)
+        head = self.adapter.encode(self.processor, prefixes, [audio for audio, _ in groups], self.sampling_rate).to(self.device)
+        if "input_features" in head and head["input_features"].is_floating_point():
+            head["input_features"] = head["input_features"].to(self.model.dtype)
+        # Positions follow the attention mask (as generate() numbers left-padded rows), so the
+        # suffix positions continue each row's prefix exactly.
+        head_positions = (head["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        tail = self.tokenizer(suffixes, add_special_tokens=False, padding=True, return_tensors="pt").to(self.device)
+        index = torch.tensor(rows, device=self.device)
+        mask = torch.cat([head["attention_mask"][index], tail["attention_mask"]], dim=1)
+        letter_ids = torch.tensor([self.letter_ids[x] for x in LETTERS], device=self.device)
+        with torch.inference_mode():
+            cache = self.model(**head, position_ids=head_positions, use_cache=True).cache
+            cache.reorder_cache(index)  # one cache row per item, copied from its clip's row
+            if mode == "logprob":
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, head["input_ids"].shape[1] :]
+                logits = self.model(input_ids=tail["input_ids"], attention_mask=mask, position_ids=positions, cache=cache).logits[:, -1, :]
+                return [Output(None, self._letters(row, letter_ids)) for row in logits]
+            input_ids = torch.cat([head["input_ids"][index], tail["input_ids"]], dim=1)
+            generated = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=mask,
+                cache=cache,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                output_logits=True,
+                return_dict_in_generate=True,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        texts = self.tokenizer.batch_decode(generated.sequences[:, input_ids.shape[1] :], skip_special_tokens=True)
+        return [Output(text, self._letters(row, letter_ids)) for text, row in zip(texts, generated.logits[0])]
+
+    @staticmethod
+    def _letters(logits, letter_ids) -> dict[str, float]:
+        import torch
+
+        logprobs = torch.log_softmax(logits.float(), dim=-1)[letter_ids].tolist()
+        return {letter: round(value, 6) for letter, value in zip(LETTERS, logprobs)}
+
+
+def load_runner(cfg: RunConfig) -> ModelRunner:
+    """The runner for ``cfg.model``: a baseline, or a transformers model."""
+    if cfg.is_baseline:
+        return BaselineRunner(cfg.model, cfg.seed)
+    return HFRunner(cfg)

@@ -1,0 +1,142 @@
+"""The files of a run folder, documented key by key (as lm-evaluation-harness's ``result_schema.py``).
+
+``samples.jsonl`` - one JSON object per item, in benchmark order::
+
+    id               item id ("EO-100388")
+    task, view       task and input view
+    filename         the TACOS clip
+    answer           correct letter
+    options          the four labels, A-D
+    mode             "generate" or "logprob"
+    prompt           the exact text the model saw (chat template applied)
+    prompt_sha256    hash of ``prompt``
+    audio_sha256     hash of the clip's file bytes (null in caption_only)
+    audio_seconds    the clip's full length (null in caption_only)
+    audio_truncated  whether the clip was cut to the model's audio limit
+    output           generated text (generate mode; null in logprob mode)
+    letter           the chosen letter, or null when no letter could be read (scored wrong)
+    rule             the parse rule (generate), "logprob", or "baseline:<name>"
+    logprobs         next-token log-probability of A-D after the prompt (null when unavailable)
+    correct          letter == answer
+    cache_key        sha256 over item id, audio hash, prompt, model id and revision, dtype, mode,
+                     decoding settings, audio limit and benchmark version: a resumed run reuses a
+                     record only when its key matches
+
+``results.json`` - a superset of lm-evaluation-harness's results file::
+
+    results          {"tacos_temporal": flat scores, "tacos_temporal_<task>": {"acc,none", "acc_stderr,none",
+                     "acc_ci_low,none", "acc_ci_high,none", "parse_failure_rate,none", "alias"}}
+    group_subtasks   {"tacos_temporal": ["tacos_temporal_<task>", ...]}
+    configs          per task: task, dataset_path, dataset_name (the view), output_type, metadata.version
+    versions         per task: BENCHMARK_VERSION
+    n-samples        per task: {"original", "effective"}
+    config           model, model_args, batch_size, device, ... (lm-eval's keys)
+    model_name, model_revision, model_dtype, date, git_hash, transformers_version,
+    total_evaluation_time_seconds
+    tacos_temporal   everything of this package: run_config, model (describe()), view, mode, decoding,
+                     intervention, package_versions, audio_truncated, timings, samples file
+``run_config.json`` - the configuration the folder belongs to (checked when a run resumes).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+
+from ..names import BENCHMARK_NAME, BENCHMARK_VERSION, TASKS, VIEWS_WITH_AUDIO
+
+SAMPLES_FILE = "samples.jsonl"
+RESULTS_FILE = "results.json"
+RUN_CONFIG_FILE = "run_config.json"
+PACKAGES = ("tacos-temporal", "datasets", "evaluate", "huggingface_hub", "transformers", "torch", "torchcodec", "accelerate")
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_hash() -> str | None:
+    """The commit of the source tree this package runs from, if it is a git checkout."""
+    try:
+        root = Path(__file__).resolve().parents[2]
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_results(*, run_config: dict, model: dict, scores: dict, records: list[dict], data_source: str, timings: dict, extra: dict) -> dict:
+    """The ``results.json`` document of a finished run."""
+    view, mode = run_config["view"], run_config["mode"]
+    results = {BENCHMARK_NAME: dict(scores)}
+    n_samples = {}
+    configs = {}
+    for task in TASKS:
+        if f"n_{task}" not in scores:
+            continue
+        name = f"{BENCHMARK_NAME}_{task}"
+        acc, n = scores[f"accuracy_{task}"], scores[f"n_{task}"]
+        results[name] = {
+            "alias": task,
+            "acc,none": acc,
+            "acc_stderr,none": math.sqrt(acc * (1 - acc) / (n - 1)) if n > 1 else None,
+            "acc_ci_low,none": scores[f"accuracy_{task}_ci_low"],
+            "acc_ci_high,none": scores[f"accuracy_{task}_ci_high"],
+            "parse_failure_rate,none": scores[f"parse_failure_rate_{task}"],
+        }
+        n_samples[name] = {"original": n, "effective": n}
+        configs[name] = {
+            "task": name,
+            "dataset_path": data_source,
+            "dataset_name": view,
+            "test_split": "test",
+            "output_type": "generate_until" if mode == "generate" else "multiple_choice",
+            "metadata": {"version": BENCHMARK_VERSION},
+        }
+    return {
+        "results": results,
+        "group_subtasks": {BENCHMARK_NAME: sorted(configs)},
+        "configs": configs,
+        "versions": {name: BENCHMARK_VERSION for name in configs},
+        "n-samples": n_samples,
+        "config": {
+            "model": model.get("class"),
+            "model_args": f"pretrained={model.get('model')},revision={model.get('revision')},dtype={model.get('dtype')}",
+            "batch_size": run_config["batch_size"],
+            "device": model.get("device"),
+            "limit": run_config["limit"],
+            "random_seed": run_config["seed"],
+            "gen_kwargs": {"do_sample": False, "max_new_tokens": run_config["max_new_tokens"]} if mode == "generate" else None,
+        },
+        "model_name": model.get("model"),
+        "model_revision": model.get("revision"),
+        "model_dtype": model.get("dtype"),
+        "date": time.time(),
+        "git_hash": git_hash(),
+        "transformers_version": package_versions().get("transformers"),
+        "total_evaluation_time_seconds": timings.get("total_seconds"),
+        BENCHMARK_NAME: {
+            "benchmark_version": BENCHMARK_VERSION,
+            "run_config": run_config,
+            "model": model,
+            "view": view,
+            "mode": mode,
+            "has_audio": view in VIEWS_WITH_AUDIO,
+            "samples": SAMPLES_FILE,
+            "n_items": len(records),
+            "audio_truncated": sum(1 for r in records if r.get("audio_truncated")),
+            "package_versions": package_versions(),
+            "timings": timings,
+            **extra,
+        },
+    }

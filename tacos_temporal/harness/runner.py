@@ -1,0 +1,450 @@
+"""The evaluation loop: one model, one view, every item, resumable, with a record per item.
+
+``evaluate(cfg, out_dir)`` loads the view, checks it can serve the run, renders every prompt,
+computes every cache key, reuses records of an earlier (killed) run whose key matches, answers the
+rest in batches sorted by audio length, appends each batch's records to ``samples.jsonl`` as soon
+as it is done (flushed and fsynced), halves the batch on out-of-memory, and finally rewrites
+``samples.jsonl`` in benchmark order and writes ``results.json``, both atomically.
+
+Data parallel: started under ``accelerate launch`` or ``torchrun`` (``WORLD_SIZE`` > 1), rank ``r``
+answers every ``WORLD_SIZE``-th item into ``samples.rank<r>.jsonl``; rank 0 merges them into one
+run folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data.items import ITEM_FIELDS
+from ..data.prompts import render_prompt
+from ..data.views import CLIP_DURATION, dataset_view, view_columns
+from ..errors import ConfigError, SourceError
+from ..files import atomic_write_text
+from ..names import AUDIO_COLUMN, BENCHMARK_VERSION, SILENCE, SPLIT, TASKS, VIEWS_WITH_AUDIO
+from ..scoring.metrics import judged_from_records, score
+from ..scoring.parsing import parse_choice
+from .audio import ClipCache, decode_clip
+from .config import RunConfig
+from .models import ModelError, ModelRunner, load_runner
+from .results import RESULTS_FILE, RUN_CONFIG_FILE, SAMPLES_FILE, build_results
+
+#: Run settings that do not change any answer: a run may resume with other values.
+RESUMABLE_CHANGES = frozenset({"batch_size", "device", "reuse"})
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    scores: dict
+    results: dict
+    records: list[dict]
+    reused: int
+    answered: int
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, seed: int = 0, progress: bool = True):
+    """The dataset serving ``view`` (audio left undecoded) and a description of where it came from."""
+    from datasets import Audio, load_dataset
+
+    from ..data.load import ensure_build
+
+    if data is not None and demo:
+        raise ConfigError("pass either --data or --demo, not both")
+    if data is None:
+        path = ensure_build(demo=demo, download=not demo, seed=seed, progress=progress)
+        source = "demo" if demo else "tacos (downloaded)"
+    else:
+        path, source = data, str(data)
+    config = dataset_view(view)
+    try:
+        dataset = load_dataset(str(path), config, split=SPLIT)
+    except (ValueError, FileNotFoundError) as err:
+        raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
+    needed = [c for c in view_columns(config) if c in (*ITEM_FIELDS, AUDIO_COLUMN, "caption")]
+    missing = [c for c in needed if c not in dataset.column_names]
+    if missing:
+        raise SourceError(
+            f"{path} ({config}) lacks column(s) {', '.join(missing)} that view {view!r} needs; "
+            "rebuild it with: tacos-temporal build"
+        )
+    if AUDIO_COLUMN in dataset.column_names:
+        dataset = dataset.cast_column(AUDIO_COLUMN, Audio(decode=False))
+    return dataset, source
+
+
+def stratified_sample(tasks: Sequence[str], limit: int, seed: int) -> list[int]:
+    """Indices of a seeded sample of ``limit`` items, spread over tasks in proportion (largest remainder)."""
+    if limit >= len(tasks):
+        return list(range(len(tasks)))
+    by_task = {task: [i for i, t in enumerate(tasks) if t == task] for task in TASKS}
+    exact = {task: limit * len(idx) / len(tasks) for task, idx in by_task.items()}
+    quota = {task: int(v) for task, v in exact.items()}
+    for task in sorted(exact, key=lambda t: (quota[t] - exact[t], TASKS.index(t)))[: limit - sum(quota.values())]:
+        quota[task] += 1
+    chosen: list[int] = []
+    for task, indices in by_task.items():
+        chosen += random.Random(f"{seed}:limit:{task}").sample(indices, quota[task])
+    return sorted(chosen)
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+def cache_key(*, item_id: str, audio_sha256: str | None, prompt: str, model: dict, cfg: RunConfig) -> str:
+    """What an answer depends on; a resumed run reuses a record only when this matches."""
+    payload = {
+        "item": item_id,
+        "audio": audio_sha256,
+        "prompt": prompt,
+        "model": model.get("model"),
+        "revision": model.get("revision"),
+        "dtype": model.get("dtype"),
+        "view": cfg.view,
+        "mode": cfg.mode,
+        "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None,
+        "max_audio_seconds": model.get("max_audio_seconds"),
+        "benchmark_version": BENCHMARK_VERSION,
+        "intervention": None,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def read_records(path: Path) -> dict[str, dict]:
+    """Records by cache key from a samples file; a torn last line (killed mid-write) is cut off."""
+    if not path.is_file():
+        return {}
+    records: dict[str, dict] = {}
+    good_bytes = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            records[record["cache_key"]] = record
+            good_bytes += len(line)
+    if good_bytes != path.stat().st_size:
+        with path.open("r+b") as handle:
+            handle.truncate(good_bytes)
+    return records
+
+
+def _append(handle, records: list[dict]) -> None:
+    for record in records:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _oom_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import torch
+
+        return (torch.OutOfMemoryError,)
+    except (ImportError, AttributeError):  # pragma: no cover - torch < 2.5
+        return ()
+
+
+# --- the loop ----------------------------------------------------------------------------------
+
+
+def _check_run_folder(out_dir: Path, identity: dict, overwrite: bool) -> None:
+    path = out_dir / RUN_CONFIG_FILE
+    if overwrite and out_dir.is_dir():
+        for name in (SAMPLES_FILE, RESULTS_FILE, RUN_CONFIG_FILE):
+            (out_dir / name).unlink(missing_ok=True)
+        for shard in out_dir.glob("samples.rank*.jsonl"):
+            shard.unlink()
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        differs = sorted(k for k in set(old) | set(identity) if k not in RESUMABLE_CHANGES and old.get(k) != identity.get(k))
+        if differs:
+            raise ConfigError(
+                f"{out_dir} holds a run with another configuration (differs in: {', '.join(differs)}). "
+                "Use another --out, or --overwrite to start this one afresh."
+            )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(identity, indent=2, sort_keys=True) + "\n")
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+    if world > 1:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            # Only barriers cross processes (no tensors), so gloo serves CPU and GPU runs alike.
+            dist.init_process_group(backend="gloo")
+    return rank, world
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def evaluate(
+    cfg: RunConfig,
+    out_dir: str | Path,
+    *,
+    data: str | Path | None = None,
+    demo: bool = False,
+    runner: ModelRunner | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> RunResult | None:
+    """Evaluate ``cfg.model`` on ``cfg.view`` into ``out_dir`` (see the module docstring).
+
+    Args:
+        cfg (`RunConfig`): the run.
+        out_dir (`str` or `Path`): run folder; an existing one of the same configuration is resumed.
+        data (`str` or `Path`, *optional*): a built dataset folder or Hub dataset id.
+        demo (`bool`, defaults to `False`): use the built-in demo benchmark.
+            With neither, the benchmark is built from the downloaded TACOS release (cached).
+        runner (`ModelRunner`, *optional*): a ready model (adapters for models outside transformers);
+            default: loaded from ``cfg.model``.
+        overwrite (`bool`, defaults to `False`): discard an existing run in ``out_dir``.
+
+    Returns:
+        `RunResult` on rank 0 (``None`` on the other ranks of a data-parallel run).
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    rank, world = _distributed()
+    dataset, source = load_view(cfg.view, data=data, demo=demo, seed=cfg.seed, progress=progress and rank == 0)
+    meta = dataset.select_columns([c for c in dataset.column_names if c != AUDIO_COLUMN]).to_list()
+    selected = stratified_sample([row["task"] for row in meta], cfg.limit, cfg.seed) if cfg.limit else list(range(len(meta)))
+    with_audio = cfg.view in VIEWS_WITH_AUDIO
+
+    load_started = time.perf_counter()
+    runner = runner if runner is not None else load_runner(cfg)
+    load_seconds = time.perf_counter() - load_started
+    decode_audio = with_audio and runner.uses_audio
+    if decode_audio and runner.sampling_rate is None:
+        raise ModelError(f"{cfg.model} takes no audio, so it cannot run view {cfg.view!r}; use --view caption_only")
+    if decode_audio and getattr(runner, "supports_audio", True) is False:
+        raise ModelError(f"{cfg.model} has an audio processor but no audio token in its config; it cannot run view {cfg.view!r}")
+    model = runner.describe()
+
+    # Prompts, audio hashes and cache keys of every selected item, before any inference.
+    audio_sha: dict[str, str] = {}
+    if with_audio:
+        first_row = {}
+        for index in selected:
+            first_row.setdefault(meta[index]["filename"], index)
+        for filename, index in first_row.items():
+            audio = dataset[index][AUDIO_COLUMN]
+            if not audio or not audio.get("bytes"):
+                raise SourceError(f"item {meta[index]['id']}: the audio of {filename} is missing from the dataset")
+            audio_sha[filename] = hashlib.sha256(audio["bytes"]).hexdigest()
+    plan = []
+    for index in selected:
+        row = meta[index]
+        prompt = runner.render(render_prompt(row, cfg.view, template=cfg.prompt_template), with_audio=with_audio)
+        sha = audio_sha.get(row["filename"]) if with_audio else None
+        plan.append((index, row, prompt, cache_key(item_id=row["id"], audio_sha256=sha, prompt=prompt, model=model, cfg=cfg)))
+
+    identity = {**cfg.to_dict(), "model_revision": model.get("revision"), "model_dtype": model.get("dtype"), "data": source}
+    if rank == 0:
+        _check_run_folder(out_dir, identity, overwrite)
+    _barrier(world)
+    samples_path = out_dir / (SAMPLES_FILE if world == 1 else f"samples.rank{rank}.jsonl")
+    done = read_records(out_dir / SAMPLES_FILE)
+    if world > 1:
+        done.update(read_records(samples_path))
+    keys = {key for *_, key in plan}
+    reused = sum(1 for key in keys if key in done)
+    todo = [entry for entry in plan if entry[3] not in done]
+    # Longest audio first; items of one clip side by side (decoded once, padding kept small).
+    todo.sort(key=lambda e: (-(e[1].get(CLIP_DURATION) or 0.0), e[1]["filename"], e[1]["id"]))
+    # Data parallel: whole clips go to one rank, so each clip is still encoded once.
+    clip_rank = {name: n % world for n, name in enumerate(dict.fromkeys(e[1]["filename"] for e in todo))}
+    todo = [entry for entry in todo if clip_rank[entry[1]["filename"]] == rank]
+
+    clips = ClipCache()
+
+    def clip_audio(index: int, row: dict):
+        return clips.get(
+            row["filename"],
+            lambda: decode_clip(
+                dataset[index][AUDIO_COLUMN]["bytes"],
+                runner.sampling_rate,
+                max_seconds=runner.max_audio_seconds,
+                silence=cfg.view == SILENCE,
+            ),
+        )
+
+    reuse_reason = _reuse_blocker(cfg, runner, decode_audio)
+    if reuse_reason is None and todo:
+        index, row, _, _ = todo[0]
+        reuse_reason = runner.check_prefix_split([prompt for _, _, prompt, _ in plan], clip_audio(index, row).samples)
+    reuse = reuse_reason is None
+    infer_seconds = 0.0
+    answered = 0
+    from tqdm.auto import tqdm
+
+    with samples_path.open("a", encoding="utf-8") as handle, tqdm(
+        total=len(todo), desc=f"{cfg.view} {cfg.mode}", unit="item", disable=not progress or None, position=rank
+    ) as bar:
+        size, queue = cfg.batch_size, list(todo)
+        while queue:
+            batch = _take(queue, size, by_clip=reuse)
+            audios = None
+            clip_info = {}
+            if decode_audio:
+                audios = []
+                for index, row, _, _ in batch:
+                    clip = clip_audio(index, row)
+                    audios.append(clip.samples)
+                    clip_info[row["id"]] = clip
+            prompts = [prompt for _, _, prompt, _ in batch]
+            tick = time.perf_counter()
+            try:
+                if reuse:
+                    outputs = runner.answer_shared(_groups(batch, audios, prompts), mode=cfg.mode, max_new_tokens=cfg.max_new_tokens)
+                else:
+                    outputs = runner.answer(prompts, audios, mode=cfg.mode, max_new_tokens=cfg.max_new_tokens, item_ids=[row["id"] for _, row, _, _ in batch])
+            except _oom_errors():
+                if size == 1:
+                    raise
+                size = max(1, size // 2)
+                _free_memory()
+                continue
+            infer_seconds += time.perf_counter() - tick
+            records = [
+                _record(row, prompt, key, output, clip_info.get(row["id"]), audio_sha.get(row["filename"]), cfg)
+                for (_, row, prompt, key), output in zip(batch, outputs)
+            ]
+            _append(handle, records)
+            answered += len(records)
+            bar.update(len(records))
+            queue = queue[len(batch) :]
+
+    _barrier(world)
+    if rank != 0:
+        return None
+    for shard in sorted(out_dir.glob("samples.rank*.jsonl")):
+        done.update(read_records(shard))
+    done.update(read_records(samples_path))
+    missing = [row["id"] for _, row, _, key in plan if key not in done]
+    if missing:
+        raise SourceError(f"{len(missing)} item(s) have no record after the run (first: {missing[:5]}); run the same command again to resume")
+    records = [done[key] for *_, key in plan]
+    atomic_write_text(out_dir / SAMPLES_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    for shard in out_dir.glob("samples.rank*.jsonl"):
+        shard.unlink()
+    scores = score(judged_from_records(records))
+    total = time.perf_counter() - started
+    timings = {
+        "total_seconds": round(total, 3),
+        "model_load_seconds": round(load_seconds, 3),
+        "inference_seconds": round(infer_seconds, 3),
+        "items_answered": answered,
+        "items_reused": reused,
+        "items_per_second": round(answered / infer_seconds, 3) if infer_seconds > 0 else None,
+        "clips_decoded": clips.decoded,
+        "processes": world,
+    }
+    results = build_results(
+        run_config=cfg.to_dict(),
+        model=model,
+        scores=scores,
+        records=records,
+        data_source=source,
+        timings=timings,
+        extra={"intervention": None, "reuse": reuse, "reuse_reason": reuse_reason},
+    )
+    atomic_write_text(out_dir / RESULTS_FILE, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    return RunResult(out_dir, scores, results, records, reused, answered)
+
+
+def _reuse_blocker(cfg: RunConfig, runner: ModelRunner, decode_audio: bool) -> str | None:
+    """Why the shared audio prefix cannot be reused in this run, or ``None`` if it can."""
+    if not cfg.reuse:
+        return "switched off (--no-reuse)"
+    if not decode_audio:
+        return "the run feeds no audio"
+    if not hasattr(runner, "answer_shared"):
+        return f"{type(runner).__name__} does not implement answer_shared"
+    return None
+
+
+def _take(queue: list, size: int, *, by_clip: bool) -> list:
+    """The next batch: ``size`` items, or with ``by_clip`` whole clips up to ``size`` items (a clip
+    with more items than ``size`` is split)."""
+    if not by_clip:
+        return queue[:size]
+    batch = queue[:size]
+    if len(batch) < len(queue):
+        last = batch[-1][1]["filename"]
+        if queue[len(batch)][1]["filename"] == last:
+            whole = [entry for entry in batch if entry[1]["filename"] != last]
+            batch = whole or batch  # never empty: a clip larger than the batch is split
+    return batch
+
+
+def _groups(batch: list, audios: list, prompts: list[str]) -> list[tuple[object, list[str]]]:
+    """``[(audio, [prompt, ...]), ...]`` for runs of consecutive items of one clip."""
+    groups: list[tuple[object, list[str]]] = []
+    last = None
+    for (_, row, _, _), audio, prompt in zip(batch, audios, prompts):
+        if row["filename"] != last:
+            groups.append((audio, []))
+            last = row["filename"]
+        groups[-1][1].append(prompt)
+    return groups
+
+
+def _free_memory() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _record(row: dict, prompt: str, key: str, output, clip, audio_sha256: str | None, cfg: RunConfig) -> dict:
+    options = list(row["options"])
+    if cfg.mode == "logprob" and output.logprobs:
+        letter, rule = max(output.logprobs, key=output.logprobs.get), "logprob"
+    else:
+        letter, rule = parse_choice(output.text, options)
+    if cfg.is_baseline:
+        rule = f"baseline:{cfg.model}"
+    return {
+        "id": row["id"],
+        "task": row["task"],
+        "view": cfg.view,
+        "filename": row["filename"],
+        "answer": row["answer"],
+        "options": options,
+        "mode": cfg.mode,
+        "prompt": prompt,
+        "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
+        "audio_sha256": audio_sha256,
+        "audio_seconds": clip.seconds if clip else (row.get(CLIP_DURATION) if audio_sha256 else None),
+        "audio_truncated": bool(clip.truncated) if clip else False,
+        "output": output.text,
+        "letter": letter,
+        "rule": rule,
+        "logprobs": output.logprobs,
+        "correct": letter == row["answer"],
+        "cache_key": key,
+    }
