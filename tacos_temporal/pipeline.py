@@ -5,25 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import BuildError
-from .names import DEFAULT_SEED, SPLIT, TASKS, VIEWS
+from .names import DEFAULT_SEED, TASKS, VIEWS
 
 
 def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool = False, progress: bool = True) -> dict:
-    """Synthesise the demo release, build the views, load them, score the baselines, write a report.
+    """Synthesise the demo release, build the views, load them, evaluate a model and the baselines.
 
+    The model is a tiny Qwen2-Audio with **untrained random weights** (``make-tiny-model``): it shows
+    the whole path (loading, prompts, audio, generation, parsing, scoring), not a real score.
     Returns a summary dict (``text`` is what the CLI prints).  Layout of ``out_dir``::
 
-        release/   the synthetic TACOS-format release (tacos-temporal demo-data)
-        dataset/   the built benchmark (tacos-temporal build)
-        report/    report.md and plots of the seeded random baseline
+        release/                 the synthetic TACOS-format release (tacos-temporal demo-data)
+        dataset/                 the built benchmark (tacos-temporal build)
+        tiny_qwen2_audio/        the untrained model
+        runs/<view>/             its run folders (samples.jsonl, results.json)
+        report/                  report.md and plots of its audio_only run
     """
-    from datasets import load_dataset
     from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     from .data.build import build
     from .data.demo import make_demo_release
+    from .data.load import load_view_dataset
+    from .harness.config import RunConfig
+    from .harness.models import load_runner
+    from .harness.runner import evaluate
+    from .harness.tiny import make_tiny_model
+    from .names import ALL_VIEWS
     from .scoring.baselines import BASELINES, run_baseline
-    from .scoring.metrics import score
+    from .scoring.metrics import judged_from_records, score, view_effects
     from .scoring.report import write_report
 
     out = Path(out_dir)
@@ -38,7 +47,7 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
     if not progress:
         disable_progress_bars()
     try:
-        datasets_by_view = {view: load_dataset(str(result.out_dir), view, split=SPLIT) for view in VIEWS}
+        datasets_by_view = {view: load_view_dataset(result.out_dir, view) for view in VIEWS}
     finally:
         if bars_were_on:
             enable_progress_bars()
@@ -54,6 +63,26 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
     lines.append("baselines (accuracy, 95% CI):")
     for name, scores in baseline_scores.items():
         lines.append(f"  {name:<11} {scores['accuracy']:.3f} [{scores['accuracy_ci_low']:.3f}, {scores['accuracy_ci_high']:.3f}]")
-    files = write_report(baseline_scores["random"], out / "report", title="Demo: seeded random baseline")
+    model_dir = make_tiny_model("qwen2_audio", out / "tiny_qwen2_audio", seed=seed, overwrite=True)
+    runner = load_runner(RunConfig(model=str(model_dir)))
+    runs = {}
+    lines.append("tiny Qwen2-Audio, UNTRAINED random weights (shows the pipeline, not a real score):")
+    for view in ALL_VIEWS:
+        run = evaluate(RunConfig(model=str(model_dir), view=view), out / "runs" / view, data=result.out_dir, runner=runner, overwrite=True, progress=progress)
+        runs[view] = run
+        lines.append(
+            f"  {view:<14} accuracy {run.scores['accuracy']:.3f}, parse failures {run.scores['parse_failure_rate']:.3f}, "
+            f"audio prefix reused: {run.results['tacos_temporal']['reuse']}"
+        )
+    effects = view_effects({view: judged_from_records(run.records) for view, run in runs.items()})
+    lines.append(f"  caption reliance {effects['caption_reliance']:+.3f}, audio gain given caption {effects['audio_gain_given_caption']:+.3f}")
+    files = write_report(runs["audio_only"].scores, out / "report", title="Demo: tiny untrained Qwen2-Audio, audio_only")
     lines.append("report: " + ", ".join(str(path) for path in files.values()))
-    return {"text": "\n".join(lines), "counts": result.counts(), "rows": loaded, "baselines": baseline_scores, "report": files}
+    return {
+        "text": "\n".join(lines),
+        "counts": result.counts(),
+        "rows": loaded,
+        "baselines": baseline_scores,
+        "runs": {view: run.out_dir for view, run in runs.items()},
+        "report": files,
+    }

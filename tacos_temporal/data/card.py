@@ -17,10 +17,10 @@ TEMPLATE = "dataset_card.md"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def configs_yaml() -> str:
-    """The ``configs:`` block of the card: one config per view, one ``test`` split each."""
+def configs_yaml(views=VIEWS) -> str:
+    """The ``configs:`` block of the card: one config per view written, one ``test`` split each."""
     lines = ["configs:"]
-    for index, view in enumerate(VIEWS):
+    for index, view in enumerate(v for v in VIEWS if v in views):
         lines += [
             f"- config_name: {view}",
             "  data_files:",
@@ -51,7 +51,7 @@ def render_card(report: dict) -> str:
             [[TASK_TITLES[t], TASK_CODES[t], counts.get(t, 0), EXPECTED_COUNTS[t]] for t in TASKS]
             + [["**total**", "", report.get("total", 0), sum(EXPECTED_COUNTS.values())]],
         ),
-        "views_table": _table(["config", "view"], [[f"`{v}`", VIEW_TITLES[v]] for v in VIEWS]),
+        "views_table": _table(["config", "view"], [[f"`{v}`", VIEW_TITLES[v]] for v in VIEWS if v in (report.get("views") or VIEWS)]),
         "build_table": _table(
             ["field", "value"],
             [
@@ -69,6 +69,8 @@ def render_card(report: dict) -> str:
         else "(per-clip licences are listed in the `license` column)",
     }
     text = card_template()
+    # A build of some views only declares those: datasets resolves every declared config's files.
+    text = text.replace(configs_yaml(), configs_yaml(report.get("views") or VIEWS), 1)
     unknown = sorted(set(_PLACEHOLDER.findall(text)) - set(values))
     if unknown:
         raise KeyError(f"dataset card template has unknown placeholder(s): {', '.join(unknown)}")

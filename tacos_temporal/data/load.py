@@ -11,6 +11,34 @@ from ..names import ALL_VIEWS, BENCHMARK_VERSION, DEFAULT_SEED, SILENCE, SPLIT
 from .views import dataset_view, to_silence
 
 
+def folder_fingerprint(folder: Path) -> str:
+    """A hash of a built folder's files (names, sizes, modification times)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_view_dataset(source: str | Path, config: str):
+    """``datasets.load_dataset(source, config, split="test")``, safe for local folders.
+
+    datasets 5.2 names the cache of a local folder after the folder's name and its ``configs:``
+    only, not after the files' contents: two builds in folders of the same name, or a rebuild in
+    place, silently load the first one's cached rows.  A local folder therefore gets a cache
+    directory of its own, keyed by :func:`folder_fingerprint`.  Hub ids keep the default cache
+    (keyed by the repository's revision).
+    """
+    from datasets import config as datasets_config
+    from datasets import load_dataset
+
+    path = Path(str(source))
+    if path.is_dir():
+        cache_dir = Path(datasets_config.HF_DATASETS_CACHE) / "tacos_temporal_local" / folder_fingerprint(path)
+        return load_dataset(str(path), config, split=SPLIT, cache_dir=str(cache_dir))
+    return load_dataset(str(source), config, split=SPLIT)
+
+
 def _build_key(source: dict) -> str:
     blob = json.dumps({**source, "benchmark_version": BENCHMARK_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -53,8 +81,6 @@ def load_benchmark(
     ['id', 'task', 'filename']
     ```
     """
-    from datasets import load_dataset
-
     check_name("view", view, ALL_VIEWS)
     chosen = [name for name, value in (("data_dir", data_dir), ("tacos_dir", tacos_dir), ("download", download), ("demo", demo)) if value]
     if len(chosen) != 1:
@@ -64,7 +90,7 @@ def load_benchmark(
         )
     if data_dir is None:
         data_dir = ensure_build(tacos_dir=tacos_dir, download=download, demo=demo, seed=seed, cache_dir=cache_dir, progress=progress)
-    dataset = load_dataset(str(data_dir), dataset_view(view), split=SPLIT)
+    dataset = load_view_dataset(data_dir, dataset_view(view))
     return to_silence(dataset) if view == SILENCE else dataset
 
 

@@ -27,7 +27,7 @@ from ..data.prompts import render_prompt
 from ..data.views import CLIP_DURATION, dataset_view, view_columns
 from ..errors import ConfigError, SourceError
 from ..files import atomic_write_text
-from ..names import AUDIO_COLUMN, BENCHMARK_VERSION, SILENCE, SPLIT, TASKS, VIEWS_WITH_AUDIO
+from ..names import AUDIO_COLUMN, BENCHMARK_VERSION, SILENCE, TASKS, VIEWS_WITH_AUDIO
 from ..scoring.metrics import judged_from_records, score
 from ..scoring.parsing import parse_choice
 from .audio import ClipCache, decode_clip
@@ -54,9 +54,9 @@ class RunResult:
 
 def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, seed: int = 0, progress: bool = True):
     """The dataset serving ``view`` (audio left undecoded) and a description of where it came from."""
-    from datasets import Audio, load_dataset
+    from datasets import Audio
 
-    from ..data.load import ensure_build
+    from ..data.load import ensure_build, load_view_dataset
 
     if data is not None and demo:
         raise ConfigError("pass either --data or --demo, not both")
@@ -67,7 +67,7 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
         path, source = data, str(data)
     config = dataset_view(view)
     try:
-        dataset = load_dataset(str(path), config, split=SPLIT)
+        dataset = load_view_dataset(path, config)
     except (ValueError, FileNotFoundError) as err:
         raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
     needed = [c for c in view_columns(config) if c in (*ITEM_FIELDS, AUDIO_COLUMN, "caption")]

@@ -433,3 +433,16 @@ def test_events_strong_without_a_release_is_refused(tmp_path):
     with pytest.raises(BuildError, match="annotations_strong.csv"):
         build(tmp_path / "out", events="strong", items_only=True, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_build_of_some_views_declares_only_those_views(demo_release, tmp_path):
+    import yaml
+
+    from tacos_temporal.data.build import build
+    from tacos_temporal.data.load import load_view_dataset
+
+    out = build(tmp_path / "one", tacos_dir=demo_release, views=["caption_only"], progress=False).out_dir
+    front = yaml.safe_load((out / "README.md").read_text().split("---")[1])
+    assert [c["config_name"] for c in front["configs"]] == ["caption_only"]
+    assert front["configs"][0]["default"] is True
+    assert len(load_view_dataset(out, "caption_only")) > 0

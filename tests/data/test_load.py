@@ -104,3 +104,26 @@ def test_unknown_view_is_refused_before_anything_is_built(tmp_path):
     with pytest.raises(ConfigError, match="Did you mean: silence"):
         load_benchmark("silenc", demo=True, cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_builds_in_folders_of_the_same_name_do_not_share_a_cache(demo_release, tmp_path):
+    """datasets 5.2 keys a local folder's cache by its name only; load_view_dataset must not."""
+    from tacos_temporal.data.build import build
+    from tacos_temporal.data.load import load_view_dataset
+
+    first = build(tmp_path / "a" / "dataset", tacos_dir=demo_release, views=["caption_only"], seed=0, progress=False)
+    second = build(tmp_path / "b" / "dataset", tacos_dir=demo_release, views=["caption_only"], seed=5, progress=False)
+    for result in (first, second):
+        rows = load_view_dataset(result.out_dir, "caption_only")
+        assert [row["options"] for row in rows] == [list(item.options) for item in result.items]
+
+
+def test_a_rebuild_in_place_is_loaded_afresh(demo_release, tmp_path):
+    from tacos_temporal.data.build import build
+    from tacos_temporal.data.load import load_view_dataset
+
+    out = tmp_path / "dataset"
+    build(out, tacos_dir=demo_release, views=["caption_only"], seed=0, progress=False)
+    load_view_dataset(out, "caption_only")
+    rebuilt = build(out, tacos_dir=demo_release, views=["caption_only"], seed=9, overwrite=True, progress=False)
+    assert [row["options"] for row in load_view_dataset(out, "caption_only")] == [list(i.options) for i in rebuilt.items]
