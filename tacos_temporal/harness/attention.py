@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .interventions import InterventionError, _check_left_padded, _tokenizer_of, attached, model_sizes, parse_indices
+from .interventions import InterventionError, ensure_left_padded, tokenizer_of, attached, model_sizes, parse_indices
 
 if TYPE_CHECKING:
     import torch
@@ -67,10 +67,10 @@ def modality_masks(processor_or_tokenizer, input_ids, attention_mask, audio_toke
     """:class:`ModalityMasks` of a left-padded batch (``special`` from ``tokenizer.all_special_ids``)."""
     import torch
 
-    tokenizer = _tokenizer_of(processor_or_tokenizer)
+    tokenizer = tokenizer_of(processor_or_tokenizer)
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
-    _check_left_padded(attention_mask)
+    ensure_left_padded(attention_mask)
     valid = attention_mask.bool()
     audio = (input_ids == audio_token_id) & valid if audio_token_id is not None else torch.zeros_like(valid)
     special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids)), dtype=input_ids.dtype, device=input_ids.device)
@@ -177,12 +177,13 @@ class AttentionRecorder:
         n_audio = audio.sum(-1).double()[:, None].expand_as(entropy)
         entropy = torch.where(n_audio > 0, entropy, torch.full_like(entropy, math.nan))
         norm = torch.where(n_audio > 1, entropy / torch.log(n_audio.clamp(min=2)), torch.full_like(entropy, math.nan))
+        # kept on the device until result(): no synchronisation inside the forward pass
         self._values[layer] = {
-            "audio_share": audio_share.cpu().numpy(),
-            "text_share": (p * text[:, None, :]).sum(-1).cpu().numpy(),
-            "special_share": (p * special[:, None, :]).sum(-1).cpu().numpy(),
-            "audio_entropy": entropy.cpu().numpy(),
-            "audio_entropy_norm": norm.cpu().numpy(),
+            "audio_share": audio_share,
+            "text_share": (p * text[:, None, :]).sum(-1),
+            "special_share": (p * special[:, None, :]).sum(-1),
+            "audio_entropy": entropy,
+            "audio_entropy_norm": norm,
         }
 
     def after_forward(self, hook) -> None:
@@ -196,7 +197,7 @@ class AttentionRecorder:
             raise InterventionError("record_attention: no prefill forward pass ran inside the context; run model(**inputs) in it")
         return AttentionRecord(
             layers=self.layers,
-            **{name: np.stack([self._values[layer][name] for layer in self.layers], axis=1) for name in METRICS},
+            **{name: np.stack([self._values[layer][name].cpu().numpy() for layer in self.layers], axis=1) for name in METRICS},
             n_audio=self.masks.audio.sum(-1).cpu().numpy(),
         )
 
@@ -228,10 +229,12 @@ def record_attention(model, masks: ModalityMasks, *, layers: str | Iterable[int]
         if hook.recorder is not None:
             raise InterventionError("record_attention() contexts do not nest on one model")
         hook.recorder = recorder
+        hook.plans.clear()
         try:
             yield recorder
         finally:
             hook.recorder = None
+            hook.plans.clear()
     if not recorder.complete:
         raise InterventionError("record_attention: the language model never ran a prefill inside the context; run model(**inputs) in it")
 

@@ -72,7 +72,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -183,6 +183,7 @@ class InterventionConfig:
     'scale:alpha=2.0,layers=20,queries=keyword+last'
     >>> parse_intervention(cfg.spec()) == cfg
     True
+
     ```
     """
 
@@ -320,6 +321,7 @@ def parse_intervention(spec: str | InterventionConfig | None) -> InterventionCon
     (1, 4, 5, 6)
     >>> parse_intervention("none").active
     False
+
     ```
     """
     if spec is None:
@@ -377,11 +379,11 @@ class InterventionMasks(NamedTuple):
     queries: torch.Tensor
 
 
-def _tokenizer_of(processor_or_tokenizer):
+def tokenizer_of(processor_or_tokenizer):
     return getattr(processor_or_tokenizer, "tokenizer", processor_or_tokenizer)
 
 
-def _check_left_padded(attention_mask) -> None:
+def ensure_left_padded(attention_mask) -> None:
     if attention_mask is not None and attention_mask.shape[1] and not bool(attention_mask[:, -1].bool().all()):
         raise InterventionError(
             "the batch is right-padded: the last column must be a real token of every row. "
@@ -402,15 +404,13 @@ def keyword_mask(processor_or_tokenizer, input_ids, attention_mask, keywords: Se
     """
     import torch
 
-    tokenizer = _tokenizer_of(processor_or_tokenizer)
+    tokenizer = tokenizer_of(processor_or_tokenizer)
     if len(keywords) != input_ids.shape[0]:
         raise InterventionError(f"{len(keywords)} keywords for a batch of {input_ids.shape[0]} rows")
     ids = input_ids.tolist()
     valid = attention_mask.bool().tolist() if attention_mask is not None else [[True] * len(r) for r in ids]
-    pieces: dict[int, str] = {}
-    unique = sorted({t for row in ids for t in row} - pieces.keys())
-    for token, text in zip(unique, tokenizer.batch_decode([[t] for t in unique])):
-        pieces[token] = text
+    unique = sorted({t for row in ids for t in row})
+    pieces = dict(zip(unique, tokenizer.batch_decode([[t] for t in unique])))  # one decode per distinct id
     out = torch.zeros(input_ids.shape, dtype=torch.bool)
     for row, (row_ids, row_valid, keyword) in enumerate(zip(ids, valid, keywords)):
         starts, text = [], []
@@ -467,7 +467,7 @@ def intervention_masks(
         attention_mask = torch.ones_like(input_ids)
     if attention_mask.shape != input_ids.shape:
         raise InterventionError(f"attention_mask {tuple(attention_mask.shape)} does not match input_ids {tuple(input_ids.shape)}")
-    _check_left_padded(attention_mask)
+    ensure_left_padded(attention_mask)
     valid = attention_mask.bool()
     audio = (input_ids == audio_token_id) & valid if audio_token_id is not None else torch.zeros_like(valid)
     selected = torch.zeros_like(valid)
@@ -483,11 +483,25 @@ def intervention_masks(
     return InterventionMasks(audio=audio, queries=selected & valid)
 
 
-def window_mask(audio_mask, window: tuple[float, float], tokens_per_second: float):
-    """Keep the audio tokens whose time span ``[i/tps, (i+1)/tps)`` overlaps ``window`` (seconds);
-    ``i`` counts the audio tokens of each row from 0.  Oracle analysis only (see the module doc)."""
+def window_mask(audio_mask, window, tokens_per_second: float):
+    """Keep the audio tokens whose time span ``[i/tps, (i+1)/tps)`` overlaps the window (seconds);
+    ``i`` counts the audio tokens of each row from 0.  Oracle analysis only (see the module doc).
+
+    ``window`` is one ``(start, end)`` for every row, or one per row (``None`` keeps that row's audio
+    as is) -- per-item windows, e.g. the answer event's interval, go through :func:`steer`'s
+    ``audio_mask``.
+    """
+    import torch
+
+    rows = audio_mask.shape[0]
+    if len(window) == 2 and all(isinstance(x, (int, float)) for x in window):
+        window = [tuple(window)] * rows
+    if len(window) != rows:
+        raise InterventionError(f"{len(window)} windows for a batch of {rows} rows")
+    inf = float("inf")
+    start = torch.tensor([[-inf if w is None else float(w[0])] for w in window], device=audio_mask.device)
+    end = torch.tensor([[inf if w is None else float(w[1])] for w in window], device=audio_mask.device)
     index = audio_mask.long().cumsum(dim=1) - 1
-    start, end = window
     overlaps = ((index + 1) > start * tokens_per_second) & (index < end * tokens_per_second)
     return audio_mask & overlaps
 
@@ -577,6 +591,29 @@ def _allowed_keys(attention_mask, rows, offset: int, kv_length: int, batch: int,
     return (additive > torch.finfo(additive.dtype).min / 2).expand(batch, -1, rows.shape[0], -1)[:, :1], additive
 
 
+def _row_plan(hook, offset: int, q_length: int, batch: int, device, steering, recorder):
+    """Which query rows to recompute, worked out on the CPU from the masks and cached per call shape
+    (no device synchronisation): ``(rows, steered (B, R) or None, index of the recorded row or None)``."""
+    import torch
+
+    key = (offset, q_length, batch, str(device), steering is not None, recorder is not None)
+    plan = hook.plans.get(key)
+    if plan is None:
+        steered = steering.rows(offset, q_length, batch) if steering is not None else None  # (B, Q) on the CPU
+        needed = steered.any(0) if steered is not None else torch.zeros(q_length, dtype=torch.bool)
+        if recorder is not None:
+            needed[recorder.length - 1] = True
+        rows = needed.nonzero()[:, 0]
+        index = int((rows == recorder.length - 1).nonzero()[0, 0]) if recorder is not None else None
+        plan = (
+            rows.to(device),
+            steered[:, rows].to(device) if steered is not None else None,
+            index,
+        )
+        hook.plans[key] = plan
+    return plan
+
+
 def _explicit_rows(hook, layer, output, query, key, value, attention_mask, *, scaling, offset, steering, recorder, sliding_window):
     import torch
 
@@ -584,26 +621,21 @@ def _explicit_rows(hook, layer, output, query, key, value, attention_mask, *, sc
     kv_heads, kv_length = key.shape[1], key.shape[2]
     groups = heads // kv_heads
     device = query.device
-    row_select = steering.rows(offset, q_length, batch, device) if steering is not None else None  # (B, Q)
-    needed = row_select.any(0) if row_select is not None else torch.zeros(q_length, dtype=torch.bool, device=device)
-    last = None
-    if recorder is not None:
-        last = recorder.length - 1
-        needed[last] = True
-    rows = needed.nonzero()[:, 0]
-    if rows.numel() == 0:
-        return
+    rows, steered, index = _row_plan(hook, offset, q_length, batch, device, steering, recorder)
     r = rows.shape[0]
+    if r == 0:
+        return
     q = query[:, :, rows, :].float().reshape(batch, kv_heads, groups, r, head_dim)
     scores = torch.einsum("bgnrd,bgkd->bgnrk", q, key.float()).reshape(batch, heads, r, kv_length) * scaling
     allowed, additive = _allowed_keys(attention_mask, rows, offset, kv_length, batch, sliding_window, scores.dtype)
     if additive is not None:
         scores = scores + additive
+    head_mask = steering.head_mask_on(device) if steering is not None else None
     if steering is not None:
         audio_keys = steering.audio_keys(kv_length, device)  # (B, K)
-        edit = row_select[:, rows][:, None, :, None] & audio_keys[:, None, None, :] & allowed
-        if steering.head_mask is not None:
-            edit = edit & steering.head_mask.to(device)[None, :, None, None]
+        edit = steered[:, None, :, None] & audio_keys[:, None, None, :] & allowed
+        if head_mask is not None:
+            edit = edit & head_mask[None, :, None, None]
         scores = steering.edit(scores, edit)
     scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
     probs = torch.softmax(scores, dim=-1)
@@ -611,12 +643,11 @@ def _explicit_rows(hook, layer, output, query, key, value, attention_mask, *, sc
         v = value.float().reshape(batch, kv_heads, 1, kv_length, value.shape[-1])
         new = torch.einsum("bgnrk,bgxkd->bgnrd", probs.reshape(batch, kv_heads, groups, r, kv_length), v)
         new = new.reshape(batch, heads, r, value.shape[-1]).transpose(1, 2).to(output.dtype)  # (B, R, H, D)
-        write = row_select[:, rows][:, :, None].expand(batch, r, heads)
-        if steering.head_mask is not None:
-            write = write & steering.head_mask.to(device)[None, None, :]
+        write = steered[:, :, None].expand(batch, r, heads)
+        if head_mask is not None:
+            write = write & head_mask[None, None, :]
         output[:, rows] = torch.where(write[..., None], new, output[:, rows])
     if recorder is not None:
-        index = int((rows == last).nonzero()[0, 0])
         recorder.add(layer, probs[:, :, index, :])
 
 
@@ -640,6 +671,7 @@ class Steering:
             self.head_mask[list(cfg.heads)] = True
         self.audio = audio_mask
         self.queries = query_mask
+        self.queries_cpu = query_mask.cpu() if query_mask is not None else None
         self.length = audio_mask.shape[1] if audio_mask is not None else None
         self.forwards = 0
         self.layers_reached: set[int] = set()
@@ -656,9 +688,9 @@ class Steering:
                 "build the masks from the same input_ids; beam search and num_return_sequences > 1 are not supported"
             )
 
-    def rows(self, offset: int, q_length: int, batch: int, device):
-        """``(B, Q)``: which query rows of this call are steered (prompt rows from the mask, later
-        rows -- generated tokens -- when ``config.steers_decoding``)."""
+    def rows(self, offset: int, q_length: int, batch: int):
+        """``(B, Q)`` on the CPU: which query rows of this call are steered (prompt rows from the
+        mask, later rows -- generated tokens -- when ``config.steers_decoding``)."""
         import torch
 
         self._check_batch(batch)
@@ -666,13 +698,17 @@ class Steering:
             raise InterventionError(
                 f"the masks cover {self.length} prompt tokens but the model got {q_length}: build them from the same input_ids"
             )
-        key = ("rows", offset, q_length, str(device))
+        prompt = self.queries_cpu[:, offset:min(self.length, offset + q_length)]
+        extra = q_length - prompt.shape[1]
+        generated = torch.full((self.queries_cpu.shape[0], extra), self.config.steers_decoding, dtype=torch.bool)
+        return torch.cat([prompt, generated], dim=1)
+
+    def head_mask_on(self, device):
+        if self.head_mask is None:
+            return None
+        key = ("heads", str(device))
         if key not in self._cache:
-            batch, length = self.queries.shape
-            prompt = self.queries[:, offset:min(length, offset + q_length)].to(device)
-            extra = q_length - prompt.shape[1]
-            generated = torch.full((batch, extra), self.config.steers_decoding, dtype=torch.bool, device=device)
-            self._cache[key] = torch.cat([prompt, generated], dim=1)
+            self._cache[key] = self.head_mask.to(device)
         return self._cache[key]
 
     def audio_keys(self, kv_length: int, device):
@@ -727,6 +763,8 @@ class _Hook:
         self.seen: set[int] = set()
         self.forwards = 0
         self.next_position: dict[int, int] = {}
+        #: row plans per call shape (see _row_plan); cleared whenever the steering or recorder changes
+        self.plans: dict[tuple, tuple] = {}
 
     def before(self, module, args) -> None:
         self.seen = set()
@@ -901,10 +939,12 @@ def steer(model, cfg: InterventionConfig | str, *, audio_mask=None, query_mask=N
         if hook.steering is not None:
             raise InterventionError("steer() contexts do not nest on one model: combine the settings in one InterventionConfig")
         hook.steering = steering
+        hook.plans.clear()
         try:
             yield steering
         finally:
             hook.steering = None
+            hook.plans.clear()
         if steering.forwards == 0:
             raise InterventionError(
                 f"steer({cfg.spec()}): the language model never ran inside the context, so the intervention was never "

@@ -382,6 +382,8 @@ def test_oracle_window_keeps_the_audio_tokens_overlapping_the_seconds():
     kept = window_mask(audio, (0.05, 0.12), tokens_per_second=25)  # tokens span 0.04 s each
     # token i spans [0.04 i, 0.04 (i+1)): tokens 1 (0.04-0.08), 2 (0.08-0.12) overlap [0.05, 0.12)
     assert kept.tolist() == [[False, False, True, True, False, False, False]]
+    per_row = window_mask(audio.repeat(2, 1), [(0.0, 0.04), None], tokens_per_second=25)  # one window per item
+    assert per_row.tolist() == [[False, True, False, False, False, False, False], audio[0].tolist()]
 
 
 def test_oracle_window_restricts_the_edit_to_those_audio_keys(loaded, batch):
