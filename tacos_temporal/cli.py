@@ -40,6 +40,15 @@ EXAMPLES: dict[str, list[str]] = {
         "tacos-temporal eval --model nvidia/audio-flamingo-3-hf --view audio_only caption_only audio_caption --mode logprob --dtype bfloat16 --out runs/af3",
         "tacos-temporal eval --model tiny_qwen2_audio --demo --view audio_only silence --out runs/tiny --limit 8",
         "tacos-temporal eval --model random --demo --view caption_only --out runs/random",
+        "tacos-temporal eval --model nvidia/audio-flamingo-3-hf --data tacos_temporal_dataset --intervention scale:alpha=2.0,layers=20,queries=keyword+last --out runs/af3-scale-l20",
+    ],
+    "attention": [
+        "tacos-temporal attention --model nvidia/audio-flamingo-3-hf --view audio_only --data tacos_temporal_dataset --out analysis/af3",
+        "tacos-temporal attention --model tiny_qwen2_audio --demo --intervention upweight:alpha=4,layers=all,queries=last --out analysis/tiny-upweight",
+    ],
+    "sweep": [
+        "tacos-temporal sweep --model nvidia/audio-flamingo-3-hf --data tacos_temporal_dataset --kind scale --alphas 0.5 2.0 --out sweeps/af3-scale",
+        "tacos-temporal sweep --model tiny_qwen2_audio --demo --kind redistribute --alphas 0.2 5 --layers 0 1 --holdout 0.5 --out sweeps/tiny",
     ],
     "make-tiny-model": [
         "tacos-temporal make-tiny-model --arch qwen2_audio --out tiny_qwen2_audio",
@@ -152,39 +161,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .harness.config import RunConfig
     from .harness.models import load_runner
     from .harness.runner import evaluate
     from .scoring.metrics import judged_from_records, view_effects
     from .scoring.report import format_table
 
-    template = args.prompt_template
-    if template is not None and Path(template).is_file():
-        template = Path(template).read_text(encoding="utf-8")
-    overrides = {
-        "model": args.model,
-        "mode": args.mode,
-        "revision": args.revision,
-        "dtype": args.dtype,
-        "device": args.device,
-        "batch_size": args.batch_size,
-        "max_new_tokens": args.max_new_tokens,
-        "prompt_template": template,
-        "system_prompt": args.system_prompt,
-        "limit": args.limit,
-        "seed": args.seed,
-        "trust_remote_code": args.trust_remote_code or None,
-        "max_audio_seconds": args.max_audio_seconds,
-        "auto_class": args.auto_class,
-        "reuse": False if args.no_reuse else None,
-    }
     views = args.view
-    if args.preset:
-        base = RunConfig.from_file(args.preset, **overrides, view=views[0])
-    else:
-        if not args.model:
-            raise ConfigError("pass --model (a Hub id, local folder, preset name, random or constant:A) or --preset FILE")
-        base = RunConfig(**{k: v for k, v in overrides.items() if v is not None}, view=views[0])
+    base = _run_config(args)
     out = Path(args.out)
     runner = None
     judged = {}
@@ -203,6 +186,69 @@ def cmd_eval(args: argparse.Namespace) -> int:
         effects = view_effects(judged)
         overall = {k: v for k, v in effects.items() if isinstance(v, float) and not k.endswith(TASKS) and not k.startswith("accuracy_")}
         print("view effects (all tasks): " + ", ".join(f"{k} {v:+.3f}" for k, v in overall.items()))
+    return 0
+
+
+def _run_config(args: argparse.Namespace, **fixed) -> "RunConfig":
+    """A RunConfig from the options shared by eval, attention and sweep."""
+    from .harness.config import RunConfig
+
+    template = getattr(args, "prompt_template", None)
+    if template is not None and Path(template).is_file():
+        template = Path(template).read_text(encoding="utf-8")
+    options = {
+        "model": args.model,
+        "view": args.view[0] if isinstance(args.view, list) else args.view,
+        "mode": getattr(args, "mode", None),
+        "revision": args.revision,
+        "dtype": args.dtype,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "max_new_tokens": getattr(args, "max_new_tokens", None),
+        "prompt_template": template,
+        "system_prompt": getattr(args, "system_prompt", None),
+        "limit": args.limit,
+        "seed": args.seed,
+        "trust_remote_code": args.trust_remote_code or None,
+        "max_audio_seconds": getattr(args, "max_audio_seconds", None),
+        "auto_class": getattr(args, "auto_class", None),
+        "reuse": False if getattr(args, "no_reuse", False) else None,
+        "intervention": getattr(args, "intervention", None),
+        **fixed,
+    }
+    if getattr(args, "preset", None):
+        return RunConfig.from_file(args.preset, **options)
+    if not options["model"]:
+        raise ConfigError("pass --model (a Hub id, local folder, preset name, random or constant:A) or --preset FILE")
+    return RunConfig(**{k: v for k, v in options.items() if v is not None})
+
+
+def cmd_attention(args: argparse.Namespace) -> int:
+    from .harness.analysis import analyse_attention
+
+    cfg = _run_config(args)
+    result = analyse_attention(cfg, args.out, data=args.data, demo=args.demo, per_head=args.per_head, progress=not args.quiet)
+    means = [r for r in result["rows"] if r["head"] == "mean"]
+    print(f"{'layer':>5} {'audio':>7} {'text':>7} {'special':>8} {'audio entropy':>14}")
+    for row in means:
+        print(f"{row['layer']:>5} {row['audio_share']:7.3f} {row['text_share']:7.3f} {row['special_share']:8.3f} {row['audio_entropy']:14.3f}")
+    print("written: " + ", ".join(str(p) for p in result["files"].values()))
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .harness.analysis import SweepSpec, sweep
+
+    cfg = _run_config(args)
+    spec = SweepSpec(kind=args.kind, alphas=tuple(args.alphas), layers=tuple(args.layers) if args.layers else None, queries=args.queries, holdout=args.holdout)
+    result = sweep(cfg, spec, args.out, data=args.data, demo=args.demo, progress=not args.quiet)
+    print(f"{'layer':>5} {'alpha':>6} {'accuracy':>9} {'change':>8} {'fix':>6} {'break':>6} {'McNemar p':>10}")
+    for row in result["rows"]:
+        print(f"{row['layer']:>5} {row['alpha']:6g} {row['accuracy']:9.3f} {100 * row['delta']:+7.1f}p {row['fix_rate']:6.3f} {row['break_rate']:6.3f} {row['mcnemar_p']:10.3g}")
+    best, held = result["best"], result["best_on_report_items"]
+    where = "on the same items (post hoc)" if result["post_hoc"] else f"chosen on {result['choose_on']} items, reported on {result['report_on']} held-out items"
+    print(f"best: layer {best['layer']}, alpha {best['alpha']:g} -> {100 * held['net_change']:+.1f} points, McNemar p {held['mcnemar_p']:.3g} ({where})")
+    print(f"written: {Path(args.out) / 'sweep.csv'}, {Path(args.out) / 'sweep.png'}, {Path(args.out) / 'sweep.json'}")
     return 0
 
 
@@ -448,9 +494,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust-remote-code", action="store_true", help="allow the model's own code from the Hub (off unless given)")
     p.add_argument("--max-audio-seconds", type=float, help="cut longer clips (default: the preset's limit)")
     p.add_argument("--auto-class", help="force a transformers Auto class")
+    p.add_argument(
+        "--intervention",
+        help="attention intervention, e.g. scale:alpha=2.0,layers=20,queries=keyword+last "
+        "(kinds: upweight, scale, redistribute; layers: 20, 10-15, 1;3;5, all; queries: last, keyword, keyword+last, all)",
+    )
     p.add_argument("--no-reuse", action="store_true", help="encode the audio and pre-fill the prompt for every item (default: once per clip where exact)")
     p.add_argument("--overwrite", action="store_true", help="discard an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    def model_options(p: argparse.ArgumentParser, *, views_many: bool = False) -> None:
+        p.add_argument("--model", help="Hub id, local folder or preset name")
+        if views_many:
+            p.add_argument("--view", nargs="+", default=["audio_only"], choices=ALL_VIEWS, metavar="VIEW")
+        else:
+            p.add_argument("--view", default="audio_only", choices=ALL_VIEWS, help="view (default: audio_only)")
+        p.add_argument("--out", required=True, help="output folder")
+        group = p.add_mutually_exclusive_group()
+        group.add_argument("--data", help="built dataset folder or Hub dataset id")
+        group.add_argument("--demo", action="store_true", help="the built-in demo benchmark")
+        p.add_argument("--revision", help="model revision")
+        p.add_argument("--dtype", choices=DTYPES, help="model dtype (default: auto)")
+        p.add_argument("--device", help="auto (default), cpu, cuda ...")
+        p.add_argument("--batch-size", type=int, help="items per forward pass (default: 8)")
+        p.add_argument("--limit", type=int, help="a seeded sample of N items, stratified by task")
+        p.add_argument("--seed", type=int, help="seed of --limit (default: 0)")
+        p.add_argument("--trust-remote-code", action="store_true", help="allow the model's own code (off unless given)")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = command(
+        "attention",
+        cmd_attention,
+        "per-layer attention of the last prompt token on audio, text and special tokens",
+        """
+        For every item, the final prompt token's attention in each language-model layer, split into
+        audio, text and special tokens, and the entropy within the audio span, averaged over items
+        with 95 % intervals (no full attention matrices are stored). Writes attention.csv,
+        attention.png (the paper's per-layer modality figure) and attention.json. With
+        --intervention the analysis runs with it active, so its effect on the attention shows.
+        """,
+    )
+    model_options(p)
+    p.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
+    p.add_argument("--intervention", help="an intervention to apply during the analysis (see eval --help)")
+    p.add_argument("--per-head", action="store_true", help="also write one row per head")
+
+    p = command(
+        "sweep",
+        cmd_sweep,
+        "one intervention at each layer in turn, over a grid of alphas, paired with the baseline",
+        """
+        Runs the baseline, then KIND at each layer (or --layers) for each alpha, and pairs every run with
+        the baseline on the same items: accuracy change overall and per task, fix rate (baseline
+        wrong -> right), break rate (right -> wrong), exact McNemar p. Writes sweep.csv, sweep.png
+        (change per layer) and sweep.json. --holdout 0.5 chooses the best layer and alpha on half of
+        the items and reports it on the other half; without it the choice is post hoc, as in the paper.
+        """,
+    )
+    model_options(p)
+    p.add_argument("--mode", choices=MODES, help="generate (default) or logprob")
+    p.add_argument("--kind", required=True, choices=("upweight", "scale", "redistribute"), help="the intervention")
+    p.add_argument("--alphas", required=True, nargs="+", type=float, help="alphas (tau for redistribute)")
+    p.add_argument("--layers", nargs="+", type=int, help="layers to try (default: every layer)")
+    p.add_argument("--queries", default="keyword+last", choices=("last", "keyword", "keyword+last", "all"), help="query positions (default: keyword+last)")
+    p.add_argument("--holdout", type=float, default=0.0, help="share of items held out for reporting (default: 0, post hoc)")
 
     from .harness.tiny import TINY_ARCHS
 

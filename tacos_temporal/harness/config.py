@@ -106,6 +106,9 @@ class RunConfig:
         trust_remote_code (`bool`, defaults to `False`): only on explicit request.
         max_audio_seconds (`float`, *optional*): override the preset's audio limit.
         auto_class (`str`, *optional*): override the Auto class.
+        intervention (`str`, *optional*): a training-free attention intervention, e.g.
+            ``"scale:alpha=2.0,layers=20,queries=keyword+last"`` (see
+            :mod:`tacos_temporal.harness.interventions`); stored in its canonical form.
         reuse (`bool`, defaults to `True`): encode each clip once and pre-fill its audio prefix once for
             all its questions, where that is exact (audio before text in the template); `False` is
             ``--no-reuse``.
@@ -126,6 +129,7 @@ class RunConfig:
     trust_remote_code: bool = False
     max_audio_seconds: float | None = None
     auto_class: str | None = None
+    intervention: str | None = None
     reuse: bool = True
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -148,6 +152,20 @@ class RunConfig:
         if self.model.startswith("constant:") and self.model not in BASELINE_MODELS:
             raise unknown_name("baseline", self.model, BASELINE_MODELS)
         check_template(self.prompt_template)
+        if self.intervention is not None:
+            from .interventions import parse_intervention
+
+            canonical = parse_intervention(self.intervention)
+            object.__setattr__(self, "intervention", canonical.spec() if canonical.active else None)
+            if canonical.active and self.is_baseline:
+                raise ConfigError(f"baseline {self.model!r} has no attention to steer; drop --intervention")
+
+    @property
+    def steering(self):
+        """The :class:`~tacos_temporal.harness.interventions.InterventionConfig` of the run."""
+        from .interventions import parse_intervention
+
+        return parse_intervention(self.intervention)
 
     @property
     def is_baseline(self) -> bool:

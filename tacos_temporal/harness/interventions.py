@@ -896,7 +896,7 @@ def _check_mask(name: str, mask, like=None):
 
 
 @contextlib.contextmanager
-def steer(model, cfg: InterventionConfig | str, *, audio_mask=None, query_mask=None) -> Iterator[Steering]:
+def steer(model, cfg: InterventionConfig | str, *, audio_mask=None, query_mask=None, cached_tokens: int = 0) -> Iterator[Steering]:
     """Apply ``cfg`` to every forward pass of ``model`` inside the ``with`` block.
 
     Everything that can be checked before inference is checked on entry (layers and heads in range,
@@ -912,6 +912,9 @@ def steer(model, cfg: InterventionConfig | str, *, audio_mask=None, query_mask=N
             :func:`intervention_masks` makes it from ``input_ids`` (for a model fed with embeddings,
             pass the positions of the audio embeddings).
         query_mask (`torch.BoolTensor` of shape `(batch, prompt_length)`): the query rows to steer.
+        cached_tokens (`int`, defaults to 0): tokens already in the dynamic cache the first forward
+            pass continues (a prefix pre-filled outside the context, whose query rows are not
+            steered); the masks still span the whole prompt, prefix included.
 
     Yields:
         :class:`Steering`: counts forward passes and layers reached.
@@ -940,11 +943,15 @@ def steer(model, cfg: InterventionConfig | str, *, audio_mask=None, query_mask=N
             raise InterventionError("steer() contexts do not nest on one model: combine the settings in one InterventionConfig")
         hook.steering = steering
         hook.plans.clear()
+        if cached_tokens:
+            hook.next_position.update({layer: cached_tokens for layer in range(n_layers)})
         try:
             yield steering
         finally:
             hook.steering = None
             hook.plans.clear()
+            if cached_tokens:
+                hook.next_position.clear()
         if steering.forwards == 0:
             raise InterventionError(
                 f"steer({cfg.spec()}): the language model never ran inside the context, so the intervention was never "

@@ -12,6 +12,8 @@ subclassing :class:`ModelRunner` and passing an instance to :func:`tacos_tempora
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass
@@ -65,8 +67,23 @@ class ModelRunner:
         """The exact prompt the model sees for ``text`` (chat template applied)."""
         raise NotImplementedError
 
-    def answer(self, rendered: list[str], audios: list[np.ndarray] | None, *, mode: str, max_new_tokens: int, item_ids: list[str]) -> list[Output]:
-        """Answer a batch (``audios`` aligned with ``rendered``, or `None` for text-only views)."""
+    def answer(
+        self,
+        rendered: list[str],
+        audios: list[np.ndarray] | None,
+        *,
+        mode: str,
+        max_new_tokens: int,
+        item_ids: list[str],
+        tasks: list[str] | None = None,
+        intervention=None,
+    ) -> list[Output]:
+        """Answer a batch (``audios`` aligned with ``rendered``, or `None` for text-only views).
+
+        ``intervention`` (an active ``InterventionConfig``) steers the language model's attention;
+        ``tasks`` gives each row's task (for ``keyword`` query positions).  A runner that cannot
+        steer raises for an active intervention.
+        """
         raise NotImplementedError
 
 
@@ -86,7 +103,7 @@ class BaselineRunner(ModelRunner):
     def render(self, text: str, *, with_audio: bool) -> str:
         return text
 
-    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids):
+    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids, tasks=None, intervention=None):
         # A baseline has no distribution over letters: it answers a letter in both modes.
         return [Output(self._letter(self.name, item_id, self.seed), None) for item_id in item_ids]
 
@@ -177,7 +194,7 @@ class HFRunner(ModelRunner):
 
     @property
     def supports_audio(self) -> bool:
-        return self.sampling_rate is not None and getattr(self.model.config, "audio_token_id", getattr(self.model.config, "audio_token_index", None)) is not None
+        return self.sampling_rate is not None and self.audio_token_id is not None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -196,14 +213,59 @@ class HFRunner(ModelRunner):
         conversation = self.adapter.conversation(text, with_audio=with_audio, system_prompt=self.cfg.system_prompt)
         return self.adapter.render(self.processor, conversation)
 
-    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids):
-        import torch
+    @property
+    def audio_token_id(self) -> int | None:
+        config = self.model.config
+        return getattr(config, "audio_token_id", getattr(config, "audio_token_index", None))
 
-        inputs = self.adapter.encode(self.processor, rendered, audios, self.sampling_rate).to(self.device)
+    def steering_context(self, intervention, input_ids, attention_mask, tasks, *, audio=None, queries=None, cached_tokens=0):
+        """The ``steer`` context for a batch (a null context without an active intervention).
+
+        ``audio``/``queries`` give the masks directly for the shared-prefix path, whose batch is a
+        cached prefix plus left-padded suffixes.
+        """
+        if intervention is None or not intervention.active:
+            return contextlib.nullcontext()
+        from .interventions import intervention_masks, steer
+
+        if queries is None:
+            masks = intervention_masks(self.processor, input_ids, attention_mask, self.audio_token_id, task_per_row=tasks, queries=intervention.queries)
+            audio, queries = masks.audio, masks.queries
+        if intervention.window is not None and intervention.tokens_per_second is None:
+            tps = self.preset.audio_tokens_per_second if self.preset else None
+            if tps is None:
+                raise ModelError(f"the window of {intervention.spec()} needs tokens per second: add tps=<n> (25 for Qwen2-Audio and Audio Flamingo 3)")
+            intervention = dataclasses.replace(intervention, tokens_per_second=tps)
+        return steer(self.model, intervention, audio_mask=audio, query_mask=queries, cached_tokens=cached_tokens)
+
+    def check_intervention(self, intervention) -> None:
+        """Raise ``InterventionError`` now, before any inference, if ``intervention`` cannot apply."""
+        from .interventions import InterventionError, model_sizes, register_attention
+
+        if intervention is None or not intervention.active:
+            return
+        register_attention()
+        n_layers, n_heads = model_sizes(self.model)
+        if intervention.layers != "all" and intervention.layers[-1] >= n_layers:
+            raise InterventionError(f"layer {intervention.layers[-1]} is out of range: {self.model_id} has {n_layers} language-model layers (0-{n_layers - 1})")
+        if intervention.heads is not None and intervention.heads[-1] >= n_heads:
+            raise InterventionError(f"head {intervention.heads[-1]} is out of range: {self.model_id} has {n_heads} attention heads (0-{n_heads - 1})")
+        if intervention.window is not None and intervention.tokens_per_second is None and not (self.preset and self.preset.audio_tokens_per_second):
+            raise InterventionError(f"the window of {intervention.spec()} needs tokens per second: add tps=<n> (25 for Qwen2-Audio and Audio Flamingo 3)")
+
+    def encode(self, texts, audios):
+        inputs = self.adapter.encode(self.processor, texts, audios, self.sampling_rate).to(self.device)
         if "input_features" in inputs and inputs["input_features"].is_floating_point():
             inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+        return inputs
+
+    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids, tasks=None, intervention=None):
+        import torch
+
+        inputs = self.encode(rendered, audios)
         letter_ids = torch.tensor([self.letter_ids[x] for x in LETTERS], device=self.device)
-        with torch.inference_mode():
+        steering = self.steering_context(intervention, inputs["input_ids"], inputs["attention_mask"], tasks)
+        with torch.inference_mode(), steering:
             if mode == "logprob":
                 logits = self.model(**inputs).logits[:, -1, :]
                 return [Output(None, self._letters(row, letter_ids)) for row in logits]
@@ -262,14 +324,14 @@ class HFRunner(ModelRunner):
         if isinstance(split, str):
             return split
         prefix, suffixes = split
-        whole = self.adapter.encode(self.processor, [prefix + suffixes[0]], [audio], self.sampling_rate)["input_ids"][0].tolist()
-        head = self.adapter.encode(self.processor, [prefix], [audio], self.sampling_rate)["input_ids"][0].tolist()
+        whole = self.encode([prefix + suffixes[0]], [audio])["input_ids"][0].tolist()
+        head = self.encode([prefix], [audio])["input_ids"][0].tolist()
         tail = self.tokenizer(suffixes[0], add_special_tokens=False)["input_ids"]
         if head + tail != whole:
             return "prefix and suffix do not tokenize like the whole prompt for this tokenizer"
         return None
 
-    def answer_shared(self, groups: list[tuple[object, list[str]]], *, mode: str, max_new_tokens: int) -> list[Output]:
+    def answer_shared(self, groups: list[tuple[object, list[str]]], *, mode: str, max_new_tokens: int, tasks: list[str] | None = None, intervention=None) -> list[Output]:
         """Answer items grouped by clip: each clip's audio prefix is encoded and pre-filled once, then
         every item's suffix runs against the cached keys/values, all in one batch.
 
@@ -286,9 +348,7 @@ class HFRunner(ModelRunner):
             prefixes.append(split[0])
             suffixes += split[1]
             rows += [index] * len(rendered)
-        head = self.adapter.encode(self.processor, prefixes, [audio for audio, _ in groups], self.sampling_rate).to(self.device)
-        if "input_features" in head and head["input_features"].is_floating_point():
-            head["input_features"] = head["input_features"].to(self.model.dtype)
+        head = self.encode(prefixes, [audio for audio, _ in groups])
         # Positions follow the attention mask (as generate() numbers left-padded rows), so the
         # suffix positions continue each row's prefix exactly.
         head_positions = (head["attention_mask"].cumsum(-1) - 1).clamp(min=0)
@@ -296,9 +356,20 @@ class HFRunner(ModelRunner):
         index = torch.tensor(rows, device=self.device)
         mask = torch.cat([head["attention_mask"][index], tail["attention_mask"]], dim=1)
         letter_ids = torch.tensor([self.letter_ids[x] for x in LETTERS], device=self.device)
+        steering = contextlib.nullcontext()
+        if intervention is not None and intervention.active:
+            # Steered query rows all lie in the suffixes (checked by the runner), so the prefix is
+            # pre-filled plainly; the masks span prefix + suffix as the cache does.
+            from .interventions import intervention_masks
+
+            suffix_queries = intervention_masks(self.processor, tail["input_ids"], tail["attention_mask"], self.audio_token_id, task_per_row=tasks, queries=intervention.queries).queries
+            audio = torch.cat([(head["input_ids"] == self.audio_token_id)[index] & head["attention_mask"][index].bool(), torch.zeros_like(suffix_queries)], dim=1)
+            queries = torch.cat([torch.zeros_like(audio[:, : head["input_ids"].shape[1]]), suffix_queries], dim=1)
+            steering = self.steering_context(intervention, None, None, tasks, audio=audio, queries=queries, cached_tokens=head["input_ids"].shape[1])
         with torch.inference_mode():
             cache = self.model(**head, position_ids=head_positions, use_cache=True).cache
             cache.reorder_cache(index)  # one cache row per item, copied from its clip's row
+        with torch.inference_mode(), steering:
             if mode == "logprob":
                 positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, head["input_ids"].shape[1] :]
                 logits = self.model(input_ids=tail["input_ids"], attention_mask=mask, position_ids=positions, cache=cache).logits[:, -1, :]

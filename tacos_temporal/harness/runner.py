@@ -114,7 +114,7 @@ def cache_key(*, item_id: str, audio_sha256: str | None, prompt: str, model: dic
         "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None,
         "max_audio_seconds": model.get("max_audio_seconds"),
         "benchmark_version": BENCHMARK_VERSION,
-        "intervention": None,
+        "intervention": cfg.steering.to_dict(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -239,6 +239,11 @@ def evaluate(
         raise ModelError(f"{cfg.model} takes no audio, so it cannot run view {cfg.view!r}; use --view caption_only")
     if decode_audio and getattr(runner, "supports_audio", True) is False:
         raise ModelError(f"{cfg.model} has an audio processor but no audio token in its config; it cannot run view {cfg.view!r}")
+    if cfg.steering.active:
+        check = getattr(runner, "check_intervention", None)
+        if check is None:
+            raise ModelError(f"{type(runner).__name__} cannot steer attention; run without --intervention")
+        check(cfg.steering)
     model = runner.describe()
 
     # Prompts, audio hashes and cache keys of every selected item, before any inference.
@@ -289,6 +294,7 @@ def evaluate(
             ),
         )
 
+    steering = cfg.steering if cfg.steering.active else None
     reuse_reason = _reuse_blocker(cfg, runner, decode_audio)
     if reuse_reason is None and todo:
         index, row, _, _ = todo[0]
@@ -315,10 +321,16 @@ def evaluate(
             prompts = [prompt for _, _, prompt, _ in batch]
             tick = time.perf_counter()
             try:
+                tasks = [row["task"] for _, row, _, _ in batch]
                 if reuse:
-                    outputs = runner.answer_shared(_groups(batch, audios, prompts), mode=cfg.mode, max_new_tokens=cfg.max_new_tokens)
+                    outputs = runner.answer_shared(
+                        _groups(batch, audios, prompts), mode=cfg.mode, max_new_tokens=cfg.max_new_tokens, tasks=tasks, intervention=steering
+                    )
                 else:
-                    outputs = runner.answer(prompts, audios, mode=cfg.mode, max_new_tokens=cfg.max_new_tokens, item_ids=[row["id"] for _, row, _, _ in batch])
+                    outputs = runner.answer(
+                        prompts, audios, mode=cfg.mode, max_new_tokens=cfg.max_new_tokens,
+                        item_ids=[row["id"] for _, row, _, _ in batch], tasks=tasks, intervention=steering,
+                    )
             except _oom_errors():
                 if size == 1:
                     raise
@@ -367,7 +379,13 @@ def evaluate(
         records=records,
         data_source=source,
         timings=timings,
-        extra={"intervention": None, "reuse": reuse, "reuse_reason": reuse_reason},
+        extra={
+            "intervention": cfg.steering.to_dict() if cfg.steering.active else None,
+            "intervention_description": cfg.steering.describe() if cfg.steering.active else None,
+            "oracle": bool(cfg.steering.oracle),
+            "reuse": reuse,
+            "reuse_reason": reuse_reason,
+        },
     )
     atomic_write_text(out_dir / RESULTS_FILE, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
     return RunResult(out_dir, scores, results, records, reused, answered)
@@ -381,6 +399,8 @@ def _reuse_blocker(cfg: RunConfig, runner: ModelRunner, decode_audio: bool) -> s
         return "the run feeds no audio"
     if not hasattr(runner, "answer_shared"):
         return f"{type(runner).__name__} does not implement answer_shared"
+    if cfg.steering.active and cfg.steering.queries == "all":
+        return "the intervention steers query rows inside the shared prefix (queries=all)"
     return None
 
 
