@@ -50,6 +50,10 @@ EXAMPLES: dict[str, list[str]] = {
         "tacos-temporal sweep --model nvidia/audio-flamingo-3-hf --data tacos_temporal_dataset --kind scale --alphas 0.5 2.0 --out sweeps/af3-scale",
         "tacos-temporal sweep --model tiny_qwen2_audio --demo --kind redistribute --alphas 0.2 5 --layers 0 1 --holdout 0.5 --out sweeps/tiny",
     ],
+    "reproduce": [
+        "tacos-temporal reproduce --recipe audio-flamingo-3 --data tacos_temporal_dataset --out repro/af3",
+        "tacos-temporal reproduce --recipe audio-flamingo-3 --model tiny_af3 --demo --limit 8 --out repro/tiny",
+    ],
     "make-tiny-model": [
         "tacos-temporal make-tiny-model --arch qwen2_audio --out tiny_qwen2_audio",
         "tacos-temporal make-tiny-model --arch audioflamingo3 --out tiny_af3 --seed 1",
@@ -249,6 +253,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     where = "on the same items (post hoc)" if result["post_hoc"] else f"chosen on {result['choose_on']} items, reported on {result['report_on']} held-out items"
     print(f"best: layer {best['layer']}, alpha {best['alpha']:g} -> {100 * held['net_change']:+.1f} points, McNemar p {held['mcnemar_p']:.3g} ({where})")
     print(f"written: {Path(args.out) / 'sweep.csv'}, {Path(args.out) / 'sweep.png'}, {Path(args.out) / 'sweep.json'}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .harness.reproduce import load_recipe, reproduce
+
+    recipe = load_recipe(args.recipe)
+    result = reproduce(
+        recipe, args.out, data=args.data, demo=args.demo, model=args.model, limit=args.limit,
+        batch_size=args.batch_size or 8, progress=not args.quiet,
+    )
+    print(result["report"].read_text(encoding="utf-8"))
+    print(f"report: {result['report']}")
     return 0
 
 
@@ -558,6 +575,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", nargs="+", type=int, help="layers to try (default: every layer)")
     p.add_argument("--queries", default="keyword+last", choices=("last", "keyword", "keyword+last", "all"), help="query positions (default: keyword+last)")
     p.add_argument("--holdout", type=float, default=0.0, help="share of items held out for reporting (default: 0, post hoc)")
+
+    from .harness.reproduce import recipe_names
+
+    p = command(
+        "reproduce",
+        cmd_reproduce,
+        "run the paper's grid for a model from a recipe and report it beside the paper",
+        f"""
+        One command for the paper's whole grid: the three views and the silence control, all-layer
+        upweighting vs scaling, and the single-layer sweep, with the model loaded once; writes
+        OUT/report.md with every number beside the paper's. Recipes: {', '.join(recipe_names())}
+        (eval_harness/recipes/), or a TOML file of your own.
+        """,
+    )
+    p.add_argument("--recipe", required=True, help="recipe name or TOML file")
+    p.add_argument("--model", help="run another model than the recipe's (e.g. a local copy)")
+    p.add_argument("--out", required=True, help="output folder")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--data", help="built dataset folder or Hub dataset id")
+    group.add_argument("--demo", action="store_true", help="the built-in demo benchmark")
+    p.add_argument("--limit", type=int, help="a seeded sample of N items per view, stratified by task")
+    p.add_argument("--batch-size", type=int, help="items per forward pass (default: 8)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     from .harness.tiny import TINY_ARCHS
 

@@ -21,7 +21,6 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
         runs/<view>/             its run folders (samples.jsonl, results.json)
         report/                  report.md and plots of its audio_only run
     """
-    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     from .data.build import build
     from .data.demo import make_demo_release
@@ -43,14 +42,7 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
     lines = [f"demo release: {release}", f"dataset: {result.out_dir} ({len(result.items)} items: "
              + ", ".join(f"{task} {result.counts().get(task, 0)}" for task in TASKS) + ")"]
     loaded = {}
-    bars_were_on = not are_progress_bars_disabled()
-    if not progress:
-        disable_progress_bars()
-    try:
-        datasets_by_view = {view: load_view_dataset(result.out_dir, view) for view in VIEWS}
-    finally:
-        if bars_were_on:
-            enable_progress_bars()
+    datasets_by_view = {view: load_view_dataset(result.out_dir, view, progress=progress) for view in VIEWS}
     for view, dataset in datasets_by_view.items():
         loaded[view] = len(dataset)
         extra = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -20,7 +21,22 @@ def folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_view_dataset(source: str | Path, config: str):
+@contextlib.contextmanager
+def datasets_progress(enabled: bool):
+    """Show or hide datasets' own progress bars ("Generating test split") inside the block."""
+    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    if not enabled:
+        disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
+
+
+def load_view_dataset(source: str | Path, config: str, *, progress: bool = True):
     """``datasets.load_dataset(source, config, split="test")``, safe for local folders.
 
     datasets 5.2 names the cache of a local folder after the folder's name and its ``configs:``
@@ -33,10 +49,11 @@ def load_view_dataset(source: str | Path, config: str):
     from datasets import load_dataset
 
     path = Path(str(source))
-    if path.is_dir():
-        cache_dir = Path(datasets_config.HF_DATASETS_CACHE) / "tacos_temporal_local" / folder_fingerprint(path)
-        return load_dataset(str(path), config, split=SPLIT, cache_dir=str(cache_dir))
-    return load_dataset(str(source), config, split=SPLIT)
+    with datasets_progress(progress):
+        if path.is_dir():
+            cache_dir = Path(datasets_config.HF_DATASETS_CACHE) / "tacos_temporal_local" / folder_fingerprint(path)
+            return load_dataset(str(path), config, split=SPLIT, cache_dir=str(cache_dir))
+        return load_dataset(str(source), config, split=SPLIT)
 
 
 def _build_key(source: dict) -> str:
@@ -90,7 +107,7 @@ def load_benchmark(
         )
     if data_dir is None:
         data_dir = ensure_build(tacos_dir=tacos_dir, download=download, demo=demo, seed=seed, cache_dir=cache_dir, progress=progress)
-    dataset = load_view_dataset(data_dir, dataset_view(view))
+    dataset = load_view_dataset(data_dir, dataset_view(view), progress=progress)
     return to_silence(dataset) if view == SILENCE else dataset
 
 

@@ -67,7 +67,7 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
         path, source = data, str(data)
     config = dataset_view(view)
     try:
-        dataset = load_view_dataset(path, config)
+        dataset = load_view_dataset(path, config, progress=progress)
     except (ValueError, FileNotFoundError) as err:
         raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
     needed = [c for c in view_columns(config) if c in (*ITEM_FIELDS, AUDIO_COLUMN, "caption")]
