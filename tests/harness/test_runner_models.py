@@ -115,13 +115,13 @@ class _OomUntilSmall(BaselineRunner):
         super().__init__("random", 0)
         self.sizes: list[int] = []
 
-    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids):
+    def answer(self, rendered, audios, *, mode, max_new_tokens, item_ids, tasks=None, intervention=None):
         import torch
 
         self.sizes.append(len(rendered))
         if len(rendered) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return super().answer(rendered, audios, mode=mode, max_new_tokens=max_new_tokens, item_ids=item_ids)
+        return super().answer(rendered, audios, mode=mode, max_new_tokens=max_new_tokens, item_ids=item_ids, tasks=tasks, intervention=intervention)
 
 
 def test_out_of_memory_halves_the_batch_and_loses_nothing(demo_build, tmp_path):
