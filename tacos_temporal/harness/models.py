@@ -269,19 +269,21 @@ class HFRunner(ModelRunner):
             if mode == "logprob":
                 logits = self.model(**inputs).logits[:, -1, :]
                 return [Output(None, self._letters(row, letter_ids)) for row in logits]
-            generated = self.model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                output_logits=True,
-                return_dict_in_generate=True,
-                pad_token_id=self.tokenizer.pad_token_id,
-            )
-        new_tokens = generated.sequences[:, inputs["input_ids"].shape[1] :]
-        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        first = generated.logits[0]
-        return [Output(text, self._letters(row, letter_ids)) for text, row in zip(texts, first)]
+            return self._greedy(letter_ids, max_new_tokens, **inputs)
+
+    def _greedy(self, letter_ids, max_new_tokens: int, **inputs) -> list[Output]:
+        """Greedy decoding; the letter log-probabilities come from the first generated step."""
+        generated = self.model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        texts = self.tokenizer.batch_decode(generated.sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        return [Output(text, self._letters(row, letter_ids)) for text, row in zip(texts, generated.logits[0])]
 
     # --- shared audio prefix (encode each clip once) ---------------------------------------------
 
@@ -375,19 +377,7 @@ class HFRunner(ModelRunner):
                 logits = self.model(input_ids=tail["input_ids"], attention_mask=mask, position_ids=positions, cache=cache).logits[:, -1, :]
                 return [Output(None, self._letters(row, letter_ids)) for row in logits]
             input_ids = torch.cat([head["input_ids"][index], tail["input_ids"]], dim=1)
-            generated = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=mask,
-                cache=cache,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                output_logits=True,
-                return_dict_in_generate=True,
-                pad_token_id=self.tokenizer.pad_token_id,
-            )
-        texts = self.tokenizer.batch_decode(generated.sequences[:, input_ids.shape[1] :], skip_special_tokens=True)
-        return [Output(text, self._letters(row, letter_ids)) for text, row in zip(texts, generated.logits[0])]
+            return self._greedy(letter_ids, max_new_tokens, input_ids=input_ids, attention_mask=mask, cache=cache)
 
     @staticmethod
     def _letters(logits, letter_ids) -> dict[str, float]:
