@@ -19,6 +19,8 @@ from .errors import ConfigError, TacosTemporalError
 from .names import DEFAULT_SEED, TASKS, VIEWS
 
 EXAMPLES: dict[str, list[str]] = {
+    "convert-desta": ["tacos-temporal convert-desta --out models/desta2.5-audio"],
+    "verify-desta": ["tacos-temporal verify-desta --model models/desta2.5-audio --reference desta_reference.pt"],
     "build": [
         "tacos-temporal build --events ../shared/data/tacos_events/events_test.csv --items-only --out items_out",
         "tacos-temporal build --tacos-dir ~/data/TACOS --out tacos_temporal_dataset",
@@ -352,6 +354,22 @@ def cmd_push_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert_desta(args: argparse.Namespace) -> int:
+    from .harness.desta25.loading import convert
+
+    print(f"wrote {convert(args.out, args.repo)}")
+    return 0
+
+
+def cmd_verify_desta(args: argparse.Namespace) -> int:
+    import json
+
+    from .harness.desta25.verify import verify
+
+    print(json.dumps(verify(args.model, args.reference, device=args.device), indent=2))
+    return 0
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     import platform
     from importlib import metadata
@@ -676,6 +694,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true", help="create --details-repo private (with --create)")
     p.add_argument("--token", metavar="TOKEN", help="Hub token (default: HF_TOKEN, then the token of `hf auth login`)")
 
+    p = command("convert-desta", cmd_convert_desta, "assemble DeSTA2.5-Audio into one folder",
+                "Download the DeSTA2.5 connector, its Llama-3.1-8B (bf16) and Whisper-large-v3 (fp32) and write one self-contained folder.")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--repo", default="DeSTA-ntu/DeSTA2.5-Audio-Llama-3.1-8B", help="the DeSTA2.5 Hub repo")
+    p = command("verify-desta", cmd_verify_desta, "compare the DeSTA2.5 port with the original",
+                "Compare a converted DeSTA2.5 folder with tensors saved from the original package (see tacos_temporal/harness/desta25/verify.py).")
+    p.add_argument("--model", required=True, help="folder written by convert-desta")
+    p.add_argument("--reference", required=True, help="tensors saved from the original package (.pt)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda...")
     command("env", cmd_env, "print versions for bug reports", "Print the versions of this package and the Hugging Face stack.")
     return parser
 

@@ -127,11 +127,16 @@ class HFRunner(ModelRunner):
         import torch
         import transformers
 
+        from . import desta25  # noqa: F401  (registers DeSTA2.5 with the Auto classes and its adapter)
+
         self.cfg = cfg
         self.preset = preset if preset is not None else find_preset(cfg.model)
         if self.preset is not None and not self.preset.supported:
             raise ModelError(f"{self.preset.hub_id} cannot run through transformers: {self.preset.notes}")
         model_id = self.preset.hub_id if (self.preset is not None and cfg.model == self.preset.name) else cfg.model
+        resolve = getattr(get_adapter(self.preset.adapter), "resolve", None) if self.preset is not None else None
+        if resolve is not None:  # DeSTA2.5: the Hub repo holds only the connector; use (or make) the converted folder
+            model_id = resolve(model_id)
         self.model_id = model_id
         common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
         try:
@@ -177,6 +182,8 @@ class HFRunner(ModelRunner):
         if self.model is None:
             raise ModelError(f"no Auto class can load {model_id}: " + "; ".join(errors))
         self.model.to(self.device).eval()
+        if hasattr(self.adapter, "bind"):  # adapters that need the model (DeSTA2.5's ASR transcript)
+            self.adapter.bind(self.processor, self.model)
         self.letter_ids = self._letter_token_ids()
         if Path(model_id).is_dir():
             self.revision = _local_revision(Path(model_id))

@@ -1,0 +1,41 @@
+"""The harness adapter ``desta25``: the default prompt shape, plus the model's ASR bound to the processor."""
+
+from __future__ import annotations
+
+from ..adapters import Adapter, register_adapter
+
+
+def bind_model(processor, model) -> None:
+    """Give ``processor`` the model's transcriber when the config asks for ASR transcripts."""
+    if getattr(model.config, "transcribe", False):
+        from .transcribe import Transcriber
+
+        processor.transcriber = Transcriber(model, processor.feature_extractor, use_vad=model.config.use_vad)
+
+
+@register_adapter("desta25")
+class DeSTA25Adapter(Adapter):
+    """Audio first, then the question (items joined by a blank line in the template)."""
+
+    def bind(self, processor, model) -> None:
+        bind_model(processor, model)
+
+    def resolve(self, model_id: str) -> str:
+        """A Hub id becomes its converted folder (``$TACOS_TEMPORAL_DESTA_DIR`` or
+        ``~/.cache/tacos_temporal/desta25/<repo>``), converted on first use; a local folder stays."""
+        return str(converted_folder(model_id))
+
+
+def converted_folder(model_id: str):
+    import os
+    from pathlib import Path
+
+    if Path(model_id).is_dir():
+        return Path(model_id)
+    root = Path(os.environ.get("TACOS_TEMPORAL_DESTA_DIR", Path.home() / ".cache" / "tacos_temporal" / "desta25"))
+    folder = root / model_id.replace("/", "--")
+    if not (folder / "config.json").is_file():
+        from .loading import convert
+
+        convert(folder, model_id)
+    return folder
