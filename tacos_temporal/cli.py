@@ -168,26 +168,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .harness.models import load_runner
-    from .harness.runner import evaluate
+    from .harness.runner import evaluate_views
     from .scoring.metrics import judged_from_records, view_effects
     from .scoring.report import format_table
 
     views = args.view
     base = _run_config(args)
     out = Path(args.out)
-    runner = None
+    runs = [(base.replace(view=view), out / view if len(views) > 1 else out) for view in views]
+    # One model load for every view; views that feed the same audio share its prefix.
+    results = evaluate_views(runs, data=args.data, demo=args.demo, runner=load_runner(base), overwrite=args.overwrite, progress=not args.quiet)
     judged = {}
-    for view in views:
-        cfg = base.replace(view=view)
-        if runner is None:
-            runner = load_runner(cfg)  # loaded once for every view
-        run_dir = out / view if len(views) > 1 else out
-        result = evaluate(cfg, run_dir, data=args.data, demo=args.demo, runner=runner, overwrite=args.overwrite, progress=not args.quiet)
+    for (cfg, run_dir), result in zip(runs, results):
         if result is None:  # a non-zero rank of a data-parallel run
             continue
-        print(f"== {cfg.model} / {view} / {cfg.mode}: {result.answered} answered, {result.reused} reused -> {run_dir}")
+        print(f"== {cfg.model} / {cfg.view} / {cfg.mode}: {result.answered} answered, {result.reused} reused -> {run_dir}")
         print(format_table(result.scores))
-        judged[view] = judged_from_records(result.records)
+        judged[cfg.view] = judged_from_records(result.records)
     if len(judged) > 1:
         effects = view_effects(judged)
         overall = {k: v for k, v in effects.items() if isinstance(v, float) and not k.endswith(TASKS) and not k.startswith("accuracy_")}

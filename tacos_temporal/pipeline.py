@@ -27,7 +27,7 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
     from .data.load import load_view_dataset
     from .harness.config import RunConfig
     from .harness.models import load_runner
-    from .harness.runner import evaluate
+    from .harness.runner import evaluate_views
     from .harness.tiny import make_tiny_model
     from .names import ALL_VIEWS
     from .scoring.baselines import BASELINES, run_baseline
@@ -57,11 +57,13 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
         lines.append(f"  {name:<11} {scores['accuracy']:.3f} [{scores['accuracy_ci_low']:.3f}, {scores['accuracy_ci_high']:.3f}]")
     model_dir = make_tiny_model("qwen2_audio", out / "tiny_qwen2_audio", seed=seed, overwrite=True)
     runner = load_runner(RunConfig(model=str(model_dir)))
-    runs = {}
     lines.append("tiny Qwen2-Audio, UNTRAINED random weights (shows the pipeline, not a real score):")
-    for view in ALL_VIEWS:
-        run = evaluate(RunConfig(model=str(model_dir), view=view), out / "runs" / view, data=result.out_dir, runner=runner, overwrite=True, progress=progress)
-        runs[view] = run
+    finished = evaluate_views(
+        [(RunConfig(model=str(model_dir), view=view), out / "runs" / view) for view in ALL_VIEWS],
+        data=result.out_dir, runner=runner, overwrite=True, progress=progress,
+    )
+    runs = dict(zip(ALL_VIEWS, finished))
+    for view, run in runs.items():
         lines.append(
             f"  {view:<14} accuracy {run.scores['accuracy']:.3f}, parse failures {run.scores['parse_failure_rate']:.3f}, "
             f"audio prefix reused: {run.results['tacos_temporal']['reuse']}"

@@ -198,6 +198,29 @@ def _barrier(world: int) -> None:
         dist.barrier()
 
 
+@dataclass
+class _Track:
+    """One view of a run being evaluated: its plan, its run folder and what it has done."""
+
+    cfg: RunConfig
+    out_dir: Path
+    dataset: object
+    source: str
+    plan: list
+    todo: list
+    done: dict
+    audio_sha: dict
+    model: dict
+    samples_path: Path
+    decode_audio: bool
+    reused: int
+    reuse: bool = False
+    reuse_reason: str | None = None
+    answered: int = 0
+    infer_seconds: float = 0.0
+    shared_with: tuple[str, ...] = ()
+
+
 def evaluate(
     cfg: RunConfig,
     out_dir: str | Path,
@@ -223,17 +246,75 @@ def evaluate(
     Returns:
         `RunResult` on rank 0 (``None`` on the other ranks of a data-parallel run).
     """
+    return evaluate_views([(cfg, out_dir)], data=data, demo=demo, runner=runner, overwrite=overwrite, progress=progress)[0]
+
+
+def evaluate_views(
+    runs: Sequence[tuple[RunConfig, str | Path]],
+    *,
+    data: str | Path | None = None,
+    demo: bool = False,
+    runner: ModelRunner | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> list[RunResult | None]:
+    """Evaluate several views of one model, each into its own run folder, with the model loaded once.
+
+    Views whose prompts share the audio prefix are answered together, clip by clip: ``audio_only``
+    and ``audio_caption`` feed the same audio before their text (the caption comes after it), so
+    each clip is decoded, encoded and pre-filled once for all its questions **across both views**;
+    the silence control joins the same batches with its own (silent) prefix.  ``results.json`` lists
+    the views a run was answered jointly with.  Every run folder is the same as from
+    :func:`evaluate` alone (tested).
+    """
     started = time.perf_counter()
-    out_dir = Path(out_dir)
     rank, world = _distributed()
+    load_started = time.perf_counter()
+    runner = runner if runner is not None else load_runner(runs[0][0])
+    load_seconds = time.perf_counter() - load_started
+    clips = ClipCache()
+    tracks = [_prepare_track(cfg, Path(out_dir), runner, data=data, demo=demo, overwrite=overwrite, progress=progress, rank=rank, world=world) for cfg, out_dir in runs]
+    for track in tracks:
+        track.reuse_reason = _reuse_blocker(track.cfg, runner, track.decode_audio)
+        if track.reuse_reason is None and track.todo:
+            index, row, _, _ = track.todo[0]
+            track.reuse_reason = runner.check_prefix_split([prompt for _, _, prompt, _ in track.plan], _clip_audio(track, clips, runner, index, row).samples)
+        track.reuse = track.reuse_reason is None
+    # Tracks that reuse prefixes and ask the model the same way run jointly, if their prompts share
+    # one prefix; every other track runs on its own.
+    groups: list[list[_Track]] = []
+    joint: dict[tuple, list[_Track]] = {}
+    for track in tracks:
+        if track.reuse and track.todo:
+            key = (track.cfg.mode, track.cfg.max_new_tokens, track.cfg.intervention, track.cfg.batch_size)
+            joint.setdefault(key, []).append(track)
+        else:
+            groups.append([track])
+    for members in joint.values():
+        if len(members) > 1:
+            index, row, _, _ = members[0].todo[0]
+            prompts = [prompt for track in members for _, _, prompt, _ in track.plan]
+            if runner.check_prefix_split(prompts, _clip_audio(members[0], clips, runner, index, row).samples) is None:
+                for track in members:
+                    track.shared_with = tuple(t.cfg.view for t in members if t is not track)
+                groups.append(members)
+                continue
+        groups += [[track] for track in members]
+    for members in groups:
+        _answer(members, runner, clips, progress=progress, rank=rank)
+    _barrier(world)
+    if rank != 0:
+        return [None] * len(tracks)
+    return [_finish_track(track, clips, load_seconds, time.perf_counter() - started, world) for track in tracks]
+
+
+def _prepare_track(cfg: RunConfig, out_dir: Path, runner: ModelRunner, *, data, demo, overwrite, progress, rank, world) -> _Track:
+    """Load the view, check the model can serve it, render every prompt and cache key, open the run
+    folder and find what an earlier run already answered."""
     dataset, source = load_view(cfg.view, data=data, demo=demo, seed=cfg.seed, progress=progress and rank == 0)
     meta = dataset.select_columns([c for c in dataset.column_names if c != AUDIO_COLUMN]).to_list()
     selected = stratified_sample([row["task"] for row in meta], cfg.limit, cfg.seed) if cfg.limit else list(range(len(meta)))
     with_audio = cfg.view in VIEWS_WITH_AUDIO
-
-    load_started = time.perf_counter()
-    runner = runner if runner is not None else load_runner(cfg)
-    load_seconds = time.perf_counter() - load_started
     decode_audio = with_audio and runner.uses_audio
     if decode_audio and runner.sampling_rate is None:
         raise ModelError(f"{cfg.model} takes no audio, so it cannot run view {cfg.view!r}; use --view caption_only")
@@ -275,120 +356,134 @@ def evaluate(
     keys = {key for *_, key in plan}
     reused = sum(1 for key in keys if key in done)
     todo = [entry for entry in plan if entry[3] not in done]
-    # Longest audio first; items of one clip side by side (decoded once, padding kept small).
-    todo.sort(key=lambda e: (-(e[1].get(CLIP_DURATION) or 0.0), e[1]["filename"], e[1]["id"]))
     # Data parallel: whole clips go to one rank, so each clip is still encoded once.
-    clip_rank = {name: n % world for n, name in enumerate(dict.fromkeys(e[1]["filename"] for e in todo))}
+    clip_rank = {name: n % world for n, name in enumerate(sorted({e[1]["filename"] for e in todo}))}
     todo = [entry for entry in todo if clip_rank[entry[1]["filename"]] == rank]
+    return _Track(cfg, out_dir, dataset, source, plan, todo, done, audio_sha, model, samples_path, decode_audio, reused)
 
-    clips = ClipCache()
 
-    def clip_audio(index: int, row: dict):
-        return clips.get(
-            row["filename"],
-            lambda: decode_clip(
-                dataset[index][AUDIO_COLUMN]["bytes"],
-                runner.sampling_rate,
-                max_seconds=runner.max_audio_seconds,
-                silence=cfg.view == SILENCE,
-            ),
-        )
+def _clip_audio(track: _Track, clips: ClipCache, runner: ModelRunner, index: int, row: dict):
+    """The decoded clip of ``row`` (once per clip and audio variant, whatever the view)."""
+    silence = track.cfg.view == SILENCE
+    return clips.get(
+        f"{row['filename']}|{'silence' if silence else 'audio'}",
+        lambda: decode_clip(
+            track.dataset[index][AUDIO_COLUMN]["bytes"],
+            runner.sampling_rate,
+            max_seconds=runner.max_audio_seconds,
+            silence=silence,
+        ),
+    )
 
-    steering = cfg.steering if cfg.steering.active else None
-    reuse_reason = _reuse_blocker(cfg, runner, decode_audio)
-    if reuse_reason is None and todo:
-        index, row, _, _ = todo[0]
-        reuse_reason = runner.check_prefix_split([prompt for _, _, prompt, _ in plan], clip_audio(index, row).samples)
-    reuse = reuse_reason is None
-    infer_seconds = 0.0
-    answered = 0
+
+def _answer(members: list[_Track], runner: ModelRunner, clips: ClipCache, *, progress: bool, rank: int) -> None:
+    """Answer the open items of ``members`` (one track, or tracks sharing audio prefixes) in batches,
+    appending each batch's records to its track's samples file as soon as it is done."""
     from tqdm.auto import tqdm
 
-    with samples_path.open("a", encoding="utf-8") as handle, tqdm(
-        total=len(todo), desc=f"{cfg.view} {cfg.mode}", unit="item", disable=not progress or None, position=rank
-    ) as bar:
-        size, queue = cfg.batch_size, list(todo)
-        while queue:
-            batch = _take(queue, size, by_clip=reuse)
-            audios = None
-            clip_info = {}
-            if decode_audio:
-                audios = []
-                for index, row, _, _ in batch:
-                    clip = clip_audio(index, row)
-                    audios.append(clip.samples)
-                    clip_info[row["id"]] = clip
-            prompts = [prompt for _, _, prompt, _ in batch]
-            tick = time.perf_counter()
-            try:
-                tasks = [row["task"] for _, row, _, _ in batch]
-                if reuse:
-                    outputs = runner.answer_shared(
-                        _groups(batch, audios, prompts), mode=cfg.mode, max_new_tokens=cfg.max_new_tokens, tasks=tasks, intervention=steering
-                    )
-                else:
-                    outputs = runner.answer(
-                        prompts, audios, mode=cfg.mode, max_new_tokens=cfg.max_new_tokens,
-                        item_ids=[row["id"] for _, row, _, _ in batch], tasks=tasks, intervention=steering,
-                    )
-            except _oom_errors():
-                if size == 1:
-                    raise
-                size = max(1, size // 2)
-                _free_memory()
-                continue
-            infer_seconds += time.perf_counter() - tick
-            records = [
-                _record(row, prompt, key, output, clip_info.get(row["id"]), audio_sha.get(row["filename"]), cfg)
-                for (_, row, prompt, key), output in zip(batch, outputs)
-            ]
-            _append(handle, records)
-            answered += len(records)
-            bar.update(len(records))
-            queue = queue[len(batch) :]
+    first = members[0]
+    cfg, reuse, decode_audio = first.cfg, first.reuse, first.decode_audio
+    steering = cfg.steering if cfg.steering.active else None
+    # Longest audio first; items of one clip side by side (decoded once, padding kept small).
+    entries = sorted(
+        ((track, *entry) for track in members for entry in track.todo),
+        key=lambda e: (-(e[2].get(CLIP_DURATION) or 0.0), e[2]["filename"], e[0].cfg.view == SILENCE, e[2]["id"], e[0].cfg.view),
+    )
+    if not entries:
+        return
+    handles = {id(track): track.samples_path.open("a", encoding="utf-8") for track in members}
+    views = "+".join(track.cfg.view for track in members)
+    try:
+        with tqdm(total=len(entries), desc=f"{views} {cfg.mode}", unit="item", disable=not progress or None, position=rank) as bar:
+            size, queue = cfg.batch_size, list(entries)
+            while queue:
+                batch = _take(queue, size, by_clip=reuse)
+                audios = None
+                clip_info = {}
+                if decode_audio:
+                    audios = []
+                    for track, index, row, _, _ in batch:
+                        clip = _clip_audio(track, clips, runner, index, row)
+                        audios.append(clip.samples)
+                        clip_info[(id(track), row["id"])] = clip
+                prompts = [prompt for *_, prompt, _ in batch]
+                tasks = [row["task"] for _, _, row, _, _ in batch]
+                tick = time.perf_counter()
+                try:
+                    if reuse:
+                        outputs = runner.answer_shared(
+                            _groups(batch, audios, prompts), mode=cfg.mode, max_new_tokens=cfg.max_new_tokens, tasks=tasks, intervention=steering
+                        )
+                    else:
+                        outputs = runner.answer(
+                            prompts, audios, mode=cfg.mode, max_new_tokens=cfg.max_new_tokens,
+                            item_ids=[row["id"] for _, _, row, _, _ in batch], tasks=tasks, intervention=steering,
+                        )
+                except _oom_errors():
+                    if size == 1:
+                        raise
+                    size = max(1, size // 2)
+                    _free_memory()
+                    continue
+                seconds = time.perf_counter() - tick
+                written: dict[int, list[dict]] = {}
+                for (track, _, row, prompt, key), output in zip(batch, outputs):
+                    record = _record(row, prompt, key, output, clip_info.get((id(track), row["id"])), track.audio_sha.get(row["filename"]), track.cfg)
+                    written.setdefault(id(track), []).append(record)
+                    track.answered += 1
+                for track in members:
+                    if id(track) in written:
+                        _append(handles[id(track)], written[id(track)])
+                        track.infer_seconds += seconds * len(written[id(track)]) / len(batch)
+                bar.update(len(batch))
+                queue = queue[len(batch) :]
+    finally:
+        for handle in handles.values():
+            handle.close()
 
-    _barrier(world)
-    if rank != 0:
-        return None
+
+def _finish_track(track: _Track, clips: ClipCache, load_seconds: float, total: float, world: int) -> RunResult:
+    """Merge the records of every rank, rewrite samples.jsonl in benchmark order, score, write results.json."""
+    cfg, out_dir, done = track.cfg, track.out_dir, track.done
     for shard in sorted(out_dir.glob("samples.rank*.jsonl")):
         done.update(read_records(shard))
-    done.update(read_records(samples_path))
-    missing = [row["id"] for _, row, _, key in plan if key not in done]
+    done.update(read_records(track.samples_path))
+    missing = [row["id"] for _, row, _, key in track.plan if key not in done]
     if missing:
         raise SourceError(f"{len(missing)} item(s) have no record after the run (first: {missing[:5]}); run the same command again to resume")
-    records = [done[key] for *_, key in plan]
+    records = [done[key] for *_, key in track.plan]
     atomic_write_text(out_dir / SAMPLES_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     for shard in out_dir.glob("samples.rank*.jsonl"):
         shard.unlink()
     scores = score(judged_from_records(records))
-    total = time.perf_counter() - started
     timings = {
         "total_seconds": round(total, 3),
         "model_load_seconds": round(load_seconds, 3),
-        "inference_seconds": round(infer_seconds, 3),
-        "items_answered": answered,
-        "items_reused": reused,
-        "items_per_second": round(answered / infer_seconds, 3) if infer_seconds > 0 else None,
+        "inference_seconds": round(track.infer_seconds, 3),
+        "items_answered": track.answered,
+        "items_reused": track.reused,
+        "items_per_second": round(track.answered / track.infer_seconds, 3) if track.infer_seconds > 0 else None,
         "clips_decoded": clips.decoded,
         "processes": world,
     }
     results = build_results(
         run_config=cfg.to_dict(),
-        model=model,
+        model=track.model,
         scores=scores,
         records=records,
-        data_source=source,
+        data_source=track.source,
         timings=timings,
         extra={
             "intervention": cfg.steering.to_dict() if cfg.steering.active else None,
             "intervention_description": cfg.steering.describe() if cfg.steering.active else None,
             "oracle": bool(cfg.steering.oracle),
-            "reuse": reuse,
-            "reuse_reason": reuse_reason,
+            "reuse": track.reuse,
+            "reuse_reason": track.reuse_reason,
+            "answered_jointly_with_views": list(track.shared_with),
         },
     )
     atomic_write_text(out_dir / RESULTS_FILE, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
-    return RunResult(out_dir, scores, results, records, reused, answered)
+    return RunResult(out_dir, scores, results, records, track.reused, track.answered)
 
 
 def _reuse_blocker(cfg: RunConfig, runner: ModelRunner, decode_audio: bool) -> str | None:
@@ -404,6 +499,11 @@ def _reuse_blocker(cfg: RunConfig, runner: ModelRunner, decode_audio: bool) -> s
     return None
 
 
+def _clip_key(entry) -> tuple[str, bool]:
+    """The audio an entry ``(track, index, row, prompt, key)`` feeds: its clip, silenced or not."""
+    return entry[2]["filename"], entry[0].cfg.view == SILENCE
+
+
 def _take(queue: list, size: int, *, by_clip: bool) -> list:
     """The next batch: ``size`` items, or with ``by_clip`` whole clips up to ``size`` items (a clip
     with more items than ``size`` is split)."""
@@ -411,21 +511,21 @@ def _take(queue: list, size: int, *, by_clip: bool) -> list:
         return queue[:size]
     batch = queue[:size]
     if len(batch) < len(queue):
-        last = batch[-1][1]["filename"]
-        if queue[len(batch)][1]["filename"] == last:
-            whole = [entry for entry in batch if entry[1]["filename"] != last]
+        last = _clip_key(batch[-1])
+        if _clip_key(queue[len(batch)]) == last:
+            whole = [entry for entry in batch if _clip_key(entry) != last]
             batch = whole or batch  # never empty: a clip larger than the batch is split
     return batch
 
 
 def _groups(batch: list, audios: list, prompts: list[str]) -> list[tuple[object, list[str]]]:
-    """``[(audio, [prompt, ...]), ...]`` for runs of consecutive items of one clip."""
+    """``[(audio, [prompt, ...]), ...]`` for runs of consecutive items that feed the same audio."""
     groups: list[tuple[object, list[str]]] = []
     last = None
-    for (_, row, _, _), audio, prompt in zip(batch, audios, prompts):
-        if row["filename"] != last:
+    for entry, audio, prompt in zip(batch, audios, prompts):
+        if _clip_key(entry) != last:
             groups.append((audio, []))
-            last = row["filename"]
+            last = _clip_key(entry)
         groups[-1][1].append(prompt)
     return groups
 

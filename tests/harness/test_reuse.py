@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tacos_temporal.harness.adapters import Adapter
@@ -67,19 +69,45 @@ def test_text_before_audio_falls_back_to_full_computation_and_says_why(tiny_mode
     assert len(result.records) == len(demo_build.items)
 
 
-def _entries(names):
-    return [(i, {"filename": name, "id": f"x{i}"}, f"p{i}", f"k{i}") for i, name in enumerate(names)]
+def _entries(names, view="audio_only"):
+    track = SimpleNamespace(cfg=SimpleNamespace(view=view))  # the fields _take/_groups read
+    return [(track, i, {"filename": name, "id": f"x{i}"}, f"p{i}", f"k{i}") for i, name in enumerate(names)]
 
 
 def test_batches_keep_a_clip_together_unless_it_is_larger_than_the_batch():
     queue = _entries(["a", "a", "b", "b", "b", "c"])
-    assert [e[1]["filename"] for e in _take(queue, 4, by_clip=True)] == ["a", "a"]
-    assert [e[1]["filename"] for e in _take(queue, 5, by_clip=True)] == ["a", "a", "b", "b", "b"]
-    assert [e[1]["filename"] for e in _take(_entries(["b", "b", "b"]), 2, by_clip=True)] == ["b", "b"]
-    assert [e[1]["filename"] for e in _take(queue, 4, by_clip=False)] == ["a", "a", "b", "b"]
+    assert [e[2]["filename"] for e in _take(queue, 4, by_clip=True)] == ["a", "a"]
+    assert [e[2]["filename"] for e in _take(queue, 5, by_clip=True)] == ["a", "a", "b", "b", "b"]
+    assert [e[2]["filename"] for e in _take(_entries(["b", "b", "b"]), 2, by_clip=True)] == ["b", "b"]
+    assert [e[2]["filename"] for e in _take(queue, 4, by_clip=False)] == ["a", "a", "b", "b"]
 
 
 def test_groups_are_runs_of_one_clip_with_its_audio():
     batch = _entries(["a", "a", "b"])
     groups = _groups(batch, ["A", "A", "B"], ["p0", "p1", "p2"])
     assert groups == [("A", ["p0", "p1"]), ("B", ["p2"])]
+
+
+def test_a_clip_and_its_silenced_copy_are_different_groups():
+    batch = _entries(["a"]) + _entries(["a"], view="silence")
+    assert _groups(batch, ["A", "0"], ["p0", "p1"]) == [("A", ["p0"]), ("0", ["p1"])]
+
+
+def test_views_sharing_the_audio_prefix_are_answered_together_and_equal_separate_runs(runners, demo_build, tmp_path):
+    from tacos_temporal.harness.runner import evaluate_views
+
+    runner = runners["qwen2_audio"]
+    views = ("audio_only", "audio_caption", "silence", "caption_only")
+    joint = evaluate_views(
+        [(RunConfig(model="q", mode="logprob", view=view, batch_size=6), tmp_path / "joint" / view) for view in views],
+        data=demo_build.out_dir, runner=runner, progress=False,
+    )
+    by_view = dict(zip(views, joint))
+    assert by_view["audio_only"].results["tacos_temporal"]["answered_jointly_with_views"] == ["audio_caption", "silence"]
+    assert by_view["caption_only"].results["tacos_temporal"]["answered_jointly_with_views"] == []
+    for view in views:
+        alone = _run(runners, "qwen2_audio", demo_build, tmp_path, mode="logprob", view=view, batch_size=6)
+        for a, b in zip(by_view[view].records, alone.records):
+            assert (a["id"], a["letter"], a["cache_key"]) == (b["id"], b["letter"], b["cache_key"])
+            for letter in LETTERS:
+                assert a["logprobs"][letter] == pytest.approx(b["logprobs"][letter], abs=2e-5)
