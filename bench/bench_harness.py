@@ -124,9 +124,11 @@ def structured_dataset(release: Path, out: Path, clips: int) -> Path:
             item = Item(item_id(task, filename), task, filename, QUESTIONS[task], options, answer, options[LETTERS.index(answer)], 1.0, evidence, 4, BENCHMARK_VERSION)
             clip = tacos.metadata[filename]
             rows.append({**item.to_dict(), "license": clip.license, "attribution": clip.attribution, "source_url": clip.source_url, "clip_duration_s": None, "audio": {"bytes": data, "path": filename}})
-    (out / "data" / "audio_only").mkdir(parents=True, exist_ok=True)
-    Dataset.from_list(rows, features=view_features("audio_only")).to_parquet(out / "data" / "audio_only" / "test-00000-of-00001.parquet")
-    (out / "README.md").write_text("---\n" + configs_yaml() + "---\nbench data\n")
+    for view in ("audio_only", "audio_caption"):
+        (out / "data" / view).mkdir(parents=True, exist_ok=True)
+        view_rows = [{**row, "caption": tacos.captions[row["filename"]]} if view == "audio_caption" else row for row in rows]
+        Dataset.from_list(view_rows, features=view_features(view)).to_parquet(out / "data" / view / "test-00000-of-00001.parquet")
+    (out / "README.md").write_text("---\n" + configs_yaml(("audio_only", "audio_caption")) + "---\nbench data\n")
     return out
 
 
@@ -212,6 +214,23 @@ def harness(model_dir: Path, dataset_dir: Path, variant: str, batch_size: int, r
     with tempfile.TemporaryDirectory() as tmp:
         result = evaluate(cfg, Path(tmp) / "run", data=dataset_dir, runner=runner, progress=False)
     return len(result.records)
+
+
+def views_jointly_vs_apart(model_dir: Path, dataset_dir: Path, batch_size: int, runner) -> dict[str, float]:
+    """Items/s of two audio views answered together (shared prefixes) and one after the other."""
+    from tacos_temporal.harness.config import RunConfig
+    from tacos_temporal.harness.runner import evaluate, evaluate_views
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfgs = [RunConfig(model=str(model_dir), mode="logprob", view=view, batch_size=batch_size) for view in ("audio_only", "audio_caption")]
+        start = time.perf_counter()
+        runs = evaluate_views([(cfg, Path(tmp) / "joint" / cfg.view) for cfg in cfgs], data=dataset_dir, runner=runner, progress=False)
+        out["joint"] = sum(len(r.records) for r in runs) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        runs = [evaluate(cfg, Path(tmp) / "apart" / cfg.view, data=dataset_dir, runner=runner, progress=False) for cfg in cfgs]
+        out["apart"] = sum(len(r.records) for r in runs) / (time.perf_counter() - start)
+    return out
 
 
 def run_variant(name: str, model_dir: Path, dataset_dir: Path, batch_size: int, runner=None, loaded=None) -> tuple[int, float]:
@@ -300,6 +319,9 @@ def main() -> None:
             parts = " / ".join(f"{100 * share[k] / total:4.1f}%" for k in ("features", "encoder", "prefill", "suffix_and_decode"))
         print(f"{name:<17} {n / seconds:8.2f} {n / seconds / base:8.2f}x {memory[name]:8.0f} MB   {parts}")
     rate = {name: timings[name][0] / timings[name][1] for name in VARIANTS}
+    two_views = views_jointly_vs_apart(model_dir, dataset_dir, args.batch_size, runner)
+    print(f"audio_only + audio_caption, logprob: answered jointly {two_views['joint']:.2f} items/s vs one view after the other "
+          f"{two_views['apart']:.2f} items/s ({two_views['joint'] / two_views['apart']:.2f}x)")
     print(f"logprob with reuse vs without: {rate['logprob'] / rate['logprob-noreuse']:.2f}x; generate: {rate['generate'] / rate['generate-noreuse']:.2f}x")
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
