@@ -31,7 +31,7 @@ from tacos_temporal.data.demo import (
 from tacos_temporal.errors import BuildError, ConfigError
 from tacos_temporal.names import EARLIEST_ONSET, LATEST_OFFSET, LONGEST_DURATION, MARGINS_S, TASKS
 
-torchcodec = pytest.importorskip("torchcodec", reason="decoding the demo MP3s needs torchcodec")
+import torchcodec  # noqa: E402  (a required dependency: a missing one must fail, not skip)
 
 SAMPLE_RATE = 32000
 TOLERANCE_S = 1e-6

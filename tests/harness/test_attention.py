@@ -23,11 +23,11 @@ from tacos_temporal.harness.attention import (
     write_csv,
 )
 from tacos_temporal.harness.interventions import InterventionConfig, InterventionError, intervention_masks, steer
-from tacos_temporal.harness.tiny import AUTO_MODEL_CLASSES, make_tiny_model
+from tacos_temporal.harness.tiny import AUTO_MODEL_CLASSES
 from tacos_temporal.names import QUESTIONS
 
-torch = pytest.importorskip("torch", reason="the harness extra (torch) is not installed")
-transformers = pytest.importorskip("transformers", reason="the harness extra (transformers) is not installed")
+import torch  # noqa: E402  (required dependencies: a missing one must fail, not skip)
+import transformers  # noqa: E402
 
 ARCHS = ("qwen2_audio", "audioflamingo3")
 SR = 16_000
@@ -36,9 +36,9 @@ OPTIONS = "\nA. Dog Barking\nB. Rain\nC. Siren\nD. Thunder\nAnswer with just the
 
 
 @pytest.fixture(scope="module")
-def tiny_dirs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny-attention")
-    return {arch: make_tiny_model(arch, root / arch) for arch in ARCHS}
+def tiny_dirs(tiny_models):
+    """The session's tiny checkpoints (tests/conftest.py), read-only."""
+    return {arch: tiny_models[arch] for arch in ARCHS}
 
 
 @pytest.fixture(scope="module", params=ARCHS)
