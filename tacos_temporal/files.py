@@ -1,8 +1,9 @@
-"""Writing files so that a crash never leaves half of one: temporary name in the same folder, then
-``os.replace``.  Permissions follow the umask, as a plain ``open(..., "w")`` would."""
+"""Files: writes that a crash never leaves half done (temporary name in the same folder, then
+``os.replace``; permissions follow the umask), and the one JSON Lines reader."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -107,3 +108,25 @@ def staged_output(final: str | Path, *, overwrite: bool, what: str = "output fol
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def read_jsonl_objects(path: str | Path, error: Callable[[int, str], Exception]) -> list[tuple[int, dict]]:
+    """``(line number, object)`` for every non-blank line of a JSON Lines file.
+
+    A line that is not JSON, or not a JSON object, raises ``error(line_number, problem)``, where
+    ``problem`` reads "not JSON: ..." or "a list, not a JSON object": each caller words its own error.
+    """
+    path = Path(path)
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise error(number, f"not JSON: {err.msg}") from err
+            if not isinstance(value, dict):
+                raise error(number, f"a {type(value).__name__}, not a JSON object")
+            rows.append((number, value))
+    return rows

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..errors import SourceError, check_name
-from ..files import atomic_write_text
+from ..files import atomic_write_text, read_jsonl_objects
 from ..names import LETTERS, NUM_OPTIONS, TASK_CODES, TASKS
 
 
@@ -133,19 +133,14 @@ def read_items_jsonl(path: str | Path) -> list[Item]:
         raise SourceError(f"items file not found: {path} (make one with: tacos-temporal build --items-only)")
     items: list[Item] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                if not isinstance(data, dict):
-                    raise SourceError(f"expected a JSON object, got {type(data).__name__}")
-                item = Item.from_dict(data)
-            except (ValueError, KeyError, TypeError, SourceError) as err:
-                raise SourceError(f"{path}:{number}: not a valid item: {err}") from err
-            if item.id in seen:
-                raise SourceError(f"{path}:{number}: duplicate item id {item.id!r}")
-            seen.add(item.id)
-            items.append(item)
+    rows = read_jsonl_objects(path, lambda number, problem: SourceError(f"{path}:{number}: not a valid item: {problem}"))
+    for number, data in rows:
+        try:
+            item = Item.from_dict(data)
+        except (ValueError, KeyError, TypeError, SourceError) as err:
+            raise SourceError(f"{path}:{number}: not a valid item: {err}") from err
+        if item.id in seen:
+            raise SourceError(f"{path}:{number}: duplicate item id {item.id!r}")
+        seen.add(item.id)
+        items.append(item)
     return items

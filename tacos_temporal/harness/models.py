@@ -12,6 +12,7 @@ subclassing :class:`ModelRunner` and passing an instance to :func:`tacos_tempora
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import hashlib
@@ -46,8 +47,8 @@ class Output:
     logprobs: dict[str, float] | None
 
 
-class ModelRunner:
-    """Interface of a model for the evaluation loop.
+class ModelRunner(abc.ABC):
+    """Interface of a model for the evaluation loop (subclass it and implement the three methods).
 
     Attributes:
         sampling_rate (`int` or `None`): audio rate the model takes; `None` for text-only models.
@@ -59,14 +60,15 @@ class ModelRunner:
     #: Whether the runner listens to the audio (baselines do not: no clip is decoded for them).
     uses_audio: bool = True
 
+    @abc.abstractmethod
     def describe(self) -> dict[str, Any]:
         """Model id, revision, dtype, device... recorded in results and cache keys."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def render(self, text: str, *, with_audio: bool) -> str:
         """The exact prompt the model sees for ``text`` (chat template applied)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def answer(
         self,
         rendered: list[str],
@@ -84,7 +86,6 @@ class ModelRunner:
         ``tasks`` gives each row's task (for ``keyword`` query positions).  A runner that cannot
         steer raises for an active intervention.
         """
-        raise NotImplementedError
 
 
 class BaselineRunner(ModelRunner):

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..files import read_jsonl_objects
 from ..harness.results import RESULTS_FILE, SAMPLES_FILE
 from ..names import BENCHMARK_NAME, TASKS
 
@@ -71,16 +72,8 @@ class RunSummary:
 
     def samples(self) -> list[dict]:
         path = self.run_dir / SAMPLES_FILE
-        records = []
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise ConfigError(f"{path} line {number} is not JSON ({err}); rerun `tacos-temporal eval` to finish the run") from err
-        return records
+        error = lambda number, problem: ConfigError(f"{path} line {number} is {problem}; rerun `tacos-temporal eval` to finish the run")  # noqa: E731
+        return [record for _, record in read_jsonl_objects(path, error)]
 
 
 def read_run(run_dir: str | Path) -> RunSummary:

@@ -15,12 +15,12 @@ With items given, **every item is scored**: an item without a prediction counts 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..data.items import Item, read_items_jsonl
 from ..errors import ScoringError
+from ..files import read_jsonl_objects
 from .metrics import Judged, judged_from_records
 
 SAMPLES_FILE = "samples.jsonl"
@@ -30,20 +30,7 @@ MISSING_PREDICTION = "missing_prediction"
 
 def read_jsonl(path: str | Path) -> list[dict]:
     """Rows of a JSON Lines file; a bad line raises :class:`ScoringError` naming it."""
-    path = Path(path)
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ScoringError(f"{path}:{number} is not JSON: {err.msg}") from err
-            if not isinstance(row, dict):
-                raise ScoringError(f"{path}:{number} is {type(row).__name__}: expected a JSON object")
-            rows.append(row)
-    return rows
+    return [row for _, row in read_jsonl_objects(path, lambda number, problem: ScoringError(f"{path}:{number} is {problem}"))]
 
 
 def resolve_items(path: str | Path) -> list[Item]:
