@@ -352,7 +352,7 @@ def cmd_push_results(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_desta(args: argparse.Namespace) -> int:
-    from .harness.desta25.loading import convert
+    from .ports.desta25.loading import convert
 
     print(f"wrote {convert(args.out, args.repo)}")
     return 0
@@ -361,7 +361,7 @@ def cmd_convert_desta(args: argparse.Namespace) -> int:
 def cmd_verify_desta(args: argparse.Namespace) -> int:
     import json
 
-    from .harness.desta25.verify import verify
+    from .ports.desta25.verify import verify
 
     print(json.dumps(verify(args.model, args.reference, device=args.device), indent=2))
     return 0
@@ -696,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write")
     p.add_argument("--repo", default="DeSTA-ntu/DeSTA2.5-Audio-Llama-3.1-8B", help="the DeSTA2.5 Hub repo")
     p = command("verify-desta", cmd_verify_desta, "compare the DeSTA2.5 port with the original",
-                "Compare a converted DeSTA2.5 folder with tensors saved from the original package (see tacos_temporal/harness/desta25/verify.py).")
+                "Compare a converted DeSTA2.5 folder with tensors saved from the original package (see tacos_temporal/ports/desta25/verify.py).")
     p.add_argument("--model", required=True, help="folder written by convert-desta")
     p.add_argument("--reference", required=True, help="tensors saved from the original package (.pt)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda...")

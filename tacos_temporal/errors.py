@@ -45,6 +45,10 @@ class ScoringError(TacosTemporalError, ValueError):
     """Predictions, references or options cannot be scored as given."""
 
 
+class ModelError(TacosTemporalError):
+    """A model cannot be loaded or cannot serve the requested view."""
+
+
 class HubError(TacosTemporalError):
     """A push to (or a read from) the Hugging Face Hub failed: authentication, a missing repository,
     a server error or a rejected card.  The message names the repository, what failed and the

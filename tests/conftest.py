@@ -37,8 +37,6 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: Real TACOS event tables, read in place from ../shared (never copied into the repository).
-SHARED_EVENTS = REPO_ROOT.parent / "shared" / "data" / "tacos_events"
 
 
 @pytest.fixture(scope="session")
@@ -56,10 +54,10 @@ def hub_server():
 
 @pytest.fixture(scope="session")
 def events_test_csv() -> Path:
-    path = SHARED_EVENTS / "events_test.csv"
-    if not path.is_file():
-        pytest.fail(f"the real TACOS event table is missing: {path} (CI lays ../shared beside the clone)")
-    return path
+    """The real TACOS test event table shipped in the package (sha256 checked)."""
+    from tacos_temporal.data.sources import bundled_event_table
+
+    return bundled_event_table()
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,12 @@ RANKS = {
     "files": 0,
     "data": 1,
     "scoring": 2,
-    "harness": 3,
-    "hub": 4,
-    "pipeline": 5,
-    "cli": 5,
-    "__init__": 5,
+    "ports": 3,
+    "harness": 4,
+    "hub": 5,
+    "pipeline": 6,
+    "cli": 6,
+    "__init__": 6,
 }
 
 

@@ -82,6 +82,22 @@ EVENT_TABLES: dict[str, RemoteFile] = {
 }
 
 
+#: The test table shipped inside the package (data/tacos_events/README.md: source, licence, sha256).
+BUNDLED_EVENT_TABLE = Path(__file__).resolve().parent / "tacos_events" / "events_test.csv"
+
+
+def bundled_event_table() -> Path:
+    """The shipped copy of the authors' test event table, checked against its pinned sha256."""
+    path = BUNDLED_EVENT_TABLE
+    if not path.is_file():
+        raise SourceError(f"the shipped event table is missing: {path}; reinstall tacos-temporal")
+    digest = file_digest(path, "sha256")
+    if digest != EVENT_TABLES["test"].sha256:
+        raise SourceError(f"the shipped event table {path} has sha256 {digest}, not the pinned "
+                          f"{EVENT_TABLES['test'].sha256}; reinstall tacos-temporal")
+    return path
+
+
 def cache_root() -> Path:
     """``$TACOS_TEMPORAL_CACHE``, else ``$HF_HOME/tacos_temporal`` (``~/.cache/huggingface/tacos_temporal``)."""
     override = os.environ.get("TACOS_TEMPORAL_CACHE")

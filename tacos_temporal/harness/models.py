@@ -23,14 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TacosTemporalError
+from ..errors import ModelError  # noqa: F401  (re-exported: harness callers import it from here)
 from ..names import LETTERS
 from .adapters import adapter_names, get_adapter
 from .config import AUTO_CLASSES, ModelPreset, RunConfig, find_preset
-
-
-class ModelError(TacosTemporalError):
-    """A model cannot be loaded or cannot serve the requested view."""
 
 
 @dataclass
@@ -128,7 +124,8 @@ class HFRunner(ModelRunner):
         import torch
         import transformers
 
-        from . import desta25  # noqa: F401  (registers DeSTA2.5 with the Auto classes and its adapter)
+        from ..ports import desta25  # noqa: F401  (registers DeSTA2.5 with the Auto classes)
+        from . import adapter_desta25  # noqa: F401  (registers its adapter)
 
         self.cfg = cfg
         self.preset = preset if preset is not None else find_preset(cfg.model)

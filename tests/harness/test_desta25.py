@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-import tacos_temporal.harness.desta25  # noqa: F401  (registers the Auto classes)
-from tacos_temporal.harness.desta25.configuration import DeSTA25Config
-from tacos_temporal.harness.desta25.loading import PREFIX, connector_keys, load_connector
-from tacos_temporal.harness.desta25.modeling import DeSTA25ForConditionalGeneration
-from tacos_temporal.harness.desta25.tiny import build, build_tokenizer, make_tiny_desta25
+import tacos_temporal.ports.desta25  # noqa: F401  (registers the Auto classes)
+from tacos_temporal.ports.desta25.configuration import DeSTA25Config
+from tacos_temporal.ports.desta25.loading import PREFIX, connector_keys, load_connector
+from tacos_temporal.ports.desta25.modeling import DeSTA25ForConditionalGeneration
+from tacos_temporal.harness.tiny_desta25 import build, build_tokenizer, make_tiny_desta25
 from tacos_temporal.harness.models import ModelError
 
 
@@ -197,7 +197,7 @@ def test_harness_eval_attention_and_sweep(folder, demo_build, tmp_path):
 
 
 def test_audio_spans_64_features_and_64_plus_transcript(tiny):
-    from tacos_temporal.harness.desta25.modeling import audio_span_mask
+    from tacos_temporal.ports.desta25.modeling import audio_span_mask
 
     processor, model = tiny
     batch = processor(text=_prompts(processor), audio=_audios(), transcripts=["one two three", None])
@@ -213,7 +213,7 @@ def test_audio_spans_64_features_and_64_plus_transcript(tiny):
 def test_verify_reports_zero_differences_against_itself(folder, tmp_path):
     from transformers import AutoModelForMultimodalLM, AutoProcessor
 
-    from tacos_temporal.harness.desta25.verify import verify
+    from tacos_temporal.ports.desta25.verify import verify
 
     processor, model = AutoProcessor.from_pretrained(folder), AutoModelForMultimodalLM.from_pretrained(folder).eval()
     prompt, audio = _prompts(processor)[0], _audios()[0]
@@ -233,8 +233,8 @@ def test_verify_reports_zero_differences_against_itself(folder, tmp_path):
 def test_asr_transcript_is_bound_by_the_adapter_and_vad_is_optional(tiny, monkeypatch):
     import importlib.util
 
-    from tacos_temporal.harness.desta25.adapter import bind_model
-    from tacos_temporal.harness.desta25.transcribe import Transcriber
+    from tacos_temporal.harness.adapter_desta25 import bind_model
+    from tacos_temporal.ports.desta25.transcribe import Transcriber
 
     processor, model = tiny
 
@@ -259,7 +259,7 @@ def test_asr_transcript_is_bound_by_the_adapter_and_vad_is_optional(tiny, monkey
 
 
 def test_preset_resolves_to_a_converted_folder_and_offline_conversion_fails_clearly(folder, tmp_path, monkeypatch):
-    from tacos_temporal.harness.desta25.adapter import converted_folder
+    from tacos_temporal.harness.adapter_desta25 import converted_folder
 
     assert converted_folder(str(folder)) == folder
     monkeypatch.setenv("TACOS_TEMPORAL_DESTA_DIR", str(tmp_path))
@@ -295,7 +295,7 @@ def test_convert_assembles_three_repos_into_one_offline_folder(tiny, tmp_path, m
     from safetensors.torch import save_file
     from transformers import AutoModelForMultimodalLM, AutoProcessor, WhisperTokenizer
 
-    from tacos_temporal.harness.desta25 import loading
+    from tacos_temporal.ports.desta25 import loading
 
     processor, model = tiny
     llm, whisper, release = tmp_path / "llm", tmp_path / "whisper", tmp_path / "release"

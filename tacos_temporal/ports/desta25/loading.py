@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..models import ModelError
+from ...errors import ModelError
 
 DESTA_REPO = "DeSTA-ntu/DeSTA2.5-Audio-Llama-3.1-8B"
 LLM_REPO = "DeSTA-ntu/Llama-3.1-8B-Instruct"
@@ -93,7 +93,7 @@ def load_from_hub(desta_repo: str = DESTA_REPO, *, device: str = "cpu"):
 
 def convert(out_dir: str | Path, desta_repo: str = DESTA_REPO) -> Path:
     """Write one folder (config, weights, processor, ``asr_tokenizer/``) loadable offline with
-    ``AutoProcessor`` / ``AutoModelForMultimodalLM`` after ``import tacos_temporal.harness.desta25``."""
+    ``AutoProcessor`` / ``AutoModelForMultimodalLM`` after ``import tacos_temporal.ports.desta25``."""
     from transformers import WhisperTokenizer
 
     out_dir = Path(out_dir)

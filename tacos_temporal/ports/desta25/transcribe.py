@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import ModelError
+from ...errors import ModelError
 
 
 def speech_detector():

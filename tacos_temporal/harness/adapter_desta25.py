@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..adapters import Adapter, register_adapter
+from .adapters import Adapter, register_adapter
 
 
 def bind_model(processor, model) -> None:
     """Give ``processor`` the model's transcriber when the config asks for ASR transcripts."""
     if getattr(model.config, "transcribe", False):
-        from .transcribe import Transcriber
+        from ..ports.desta25.transcribe import Transcriber
 
         processor.transcriber = Transcriber(model, processor.feature_extractor, use_vad=model.config.use_vad)
 
@@ -35,7 +35,7 @@ def converted_folder(model_id: str):
     root = Path(os.environ.get("TACOS_TEMPORAL_DESTA_DIR", Path.home() / ".cache" / "tacos_temporal" / "desta25"))
     folder = root / model_id.replace("/", "--")
     if not (folder / "config.json").is_file():
-        from .loading import convert
+        from ..ports.desta25.loading import convert
 
         convert(folder, model_id)
     return folder

@@ -1,6 +1,6 @@
 """DeSTA2.5-Audio as native transformers 5 parts (issue #8).  Importing this package registers
 ``desta25`` with ``AutoConfig``, ``AutoProcessor``, ``AutoModelForMultimodalLM`` and
-``AutoModelForCausalLM``, and the harness adapter ``desta25``."""
+``AutoModelForCausalLM``, (the harness adapter ``desta25`` lives in ``tacos_temporal.harness.adapter_desta25``)."""
 
 from __future__ import annotations
 
@@ -27,4 +27,3 @@ def _register() -> None:
 
 
 _register()
-from . import adapter  # noqa: E402,F401  (registers the "desta25" adapter)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import BuildError
-from ...files import staged_output
-from ..tiny import BPE_VOCAB_SIZE, _quiet_progress_bars, _same_mode_as_config, _train_bpe  # noqa: F401
-from .configuration import PLACEHOLDER_TOKEN
+from ..errors import BuildError
+from ..files import staged_output
+from ..ports.desta25.configuration import PLACEHOLDER_TOKEN
+from .tiny import BPE_VOCAB_SIZE, _quiet_progress_bars, _same_mode_as_config, _train_bpe  # noqa: F401
 
 BOS, EOS, EOT = "<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"
 SPECIALS = (BOS, EOS, "<|start_header_id|>", "<|end_header_id|>", EOT, PLACEHOLDER_TOKEN)
@@ -24,7 +24,7 @@ TINY_LLAMA = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 
 def build_tokenizer():
     from transformers import Qwen2Tokenizer
 
-    from .processing import LLAMA31_CHAT_TEMPLATE
+    from ..ports.desta25.processing import LLAMA31_CHAT_TEMPLATE
 
     vocab, merges = _train_bpe()
     first = len(vocab)
@@ -40,7 +40,7 @@ def build_tokenizer():
 
 
 def tiny_config(tokenizer, *, qformer_layers: int = 2, transcribe: bool = False):
-    from .configuration import DeSTA25Config
+    from ..ports.desta25.configuration import DeSTA25Config
 
     eot, eos = tokenizer.convert_tokens_to_ids(EOT), tokenizer.convert_tokens_to_ids(EOS)
     text = dict(TINY_LLAMA, vocab_size=len(tokenizer), bos_token_id=tokenizer.convert_tokens_to_ids(BOS), eos_token_id=[eos, eot], pad_token_id=eos, tie_word_embeddings=False)
@@ -56,8 +56,8 @@ def build(tokenizer, seed: int = 0, **config_kwargs):
     import torch
     from transformers import GenerationConfig, WhisperFeatureExtractor
 
-    from .modeling import DeSTA25ForConditionalGeneration
-    from .processing import DeSTA25Processor
+    from ..ports.desta25.modeling import DeSTA25ForConditionalGeneration
+    from ..ports.desta25.processing import DeSTA25Processor
 
     config = tiny_config(tokenizer, **config_kwargs)
     with torch.random.fork_rng(devices=[]):
@@ -71,7 +71,7 @@ def build(tokenizer, seed: int = 0, **config_kwargs):
 
 def make_tiny_desta25(out_dir: str | Path, *, seed: int = 0, overwrite: bool = False) -> Path:
     """Write a tiny DeSTA2.5 folder that ``AutoProcessor`` + ``AutoModelForMultimodalLM`` load (after
-    ``import tacos_temporal.harness.desta25``)."""
+    ``import tacos_temporal.ports.desta25``)."""
     out_dir = Path(out_dir)
     with staged_output(out_dir, overwrite=overwrite, what="model folder") as tmp, _quiet_progress_bars():
         processor, model = build(build_tokenizer(), seed)
