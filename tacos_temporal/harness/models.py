@@ -125,7 +125,9 @@ class HFRunner(ModelRunner):
         import transformers
 
         from ..ports import desta25  # noqa: F401  (registers DeSTA2.5 with the Auto classes)
+        from ..ports import kimi_audio  # noqa: F401  (registers Kimi-Audio with the Auto classes)
         from . import adapter_desta25  # noqa: F401  (registers its adapter)
+        from . import adapter_kimi  # noqa: F401  (registers Kimi-Audio's adapters)
 
         self.cfg = cfg
         self.preset = preset if preset is not None else find_preset(cfg.model)
@@ -133,7 +135,7 @@ class HFRunner(ModelRunner):
             raise ModelError(f"{self.preset.hub_id} cannot run through transformers: {self.preset.notes}")
         model_id = self.preset.hub_id if (self.preset is not None and cfg.model == self.preset.name) else cfg.model
         resolve = getattr(get_adapter(self.preset.adapter), "resolve", None) if self.preset is not None else None
-        if resolve is not None:  # DeSTA2.5: the Hub repo holds only the connector; use (or make) the converted folder
+        if resolve is not None:  # DeSTA2.5, Kimi-Audio: native ports load a converted folder (made on first use)
             model_id = resolve(model_id)
         self.model_id = model_id
         common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}

@@ -65,10 +65,11 @@ def test_preset_validates_its_auto_class():
 
 
 def test_unsupported_models_are_refused_with_their_note():
-    from tacos_temporal.harness.models import ModelError, load_runner
+    from tacos_temporal.harness.models import HFRunner, ModelError
 
-    with pytest.raises(ModelError, match="kimia_infer"):
-        load_runner(RunConfig(model="kimi-audio-7b-instruct"))
+    preset = ModelPreset(name="remote-only", hub_id="someone/remote-only", supported=False, notes="its package calls flash-attention directly")
+    with pytest.raises(ModelError, match="someone/remote-only cannot run through transformers: its package calls flash-attention"):
+        HFRunner(RunConfig(model="remote-only"), preset=preset)
 
 
 @pytest.mark.parametrize("limit", [1, 5, 10, 17])

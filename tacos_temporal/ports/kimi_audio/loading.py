@@ -217,6 +217,8 @@ def _fetch(repo_or_folder: str, filename: str) -> Path:
         if not path.is_file():
             raise ModelError(f"{path} is missing: not a Kimi-Audio release folder")
         return path
+    if folder.is_absolute() or repo_or_folder.startswith((".", "~")) or repo_or_folder.count("/") != 1:
+        raise ModelError(f"{repo_or_folder} is neither a folder nor a Hub id (owner/name)")
     from huggingface_hub import hf_hub_download
 
     try:
