@@ -21,6 +21,8 @@ from .names import DEFAULT_SEED, TASKS, VIEWS
 EXAMPLES: dict[str, list[str]] = {
     "convert-desta": ["tacos-temporal convert-desta --out models/desta2.5-audio"],
     "verify-desta": ["tacos-temporal verify-desta --model models/desta2.5-audio --reference desta_reference.pt"],
+    "convert-kimi": ["tacos-temporal convert-kimi --out models/kimi-audio-7b-instruct"],
+    "verify-kimi": ["tacos-temporal verify-kimi --model models/kimi-audio-7b-instruct --reference kimi_reference --dtype bfloat16"],
     "build": [
         "tacos-temporal build --events ../shared/data/tacos_events/events_test.csv --items-only --out items_out",
         "tacos-temporal build --tacos-dir ~/data/TACOS --out tacos_temporal_dataset",
@@ -58,6 +60,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "make-tiny-model": [
         "tacos-temporal make-tiny-model --arch qwen2_audio --out tiny_qwen2_audio",
+        "tacos-temporal make-tiny-model --arch kimi_audio --out tiny_kimi_audio",
         "tacos-temporal make-tiny-model --arch audioflamingo3 --out tiny_af3 --seed 1",
     ],
     "publish-dataset": [
@@ -271,7 +274,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from .harness.tiny import make_tiny_model
 
-    path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite)
+    if args.arch == "kimi_audio":  # a native port: the tiny release in the Hub layout, run through convert-kimi
+        from .harness.tiny_kimi import make_tiny_kimi
+
+        path = make_tiny_kimi(args.out, seed=args.seed, overwrite=args.overwrite)
+    else:
+        path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite)
     print(f"tiny {args.arch} checkpoint (untrained random weights, for tests and demos only) written to {path}")
     return 0
 
@@ -364,6 +372,23 @@ def cmd_verify_desta(args: argparse.Namespace) -> int:
     from .ports.desta25.verify import verify
 
     print(json.dumps(verify(args.model, args.reference, device=args.device), indent=2))
+    return 0
+
+
+def cmd_convert_kimi(args: argparse.Namespace) -> int:
+    from .ports.kimi_audio.loading import convert
+
+    print(f"wrote {convert(args.out, args.repo, args.glm_repo)}")
+    return 0
+
+
+def cmd_verify_kimi(args: argparse.Namespace) -> int:
+    import json
+
+    from .harness.tiny_kimi_release import reference_waveforms
+    from .ports.kimi_audio.verify import verify
+
+    print(json.dumps(verify(args.model, args.reference, reference_waveforms(), dtype=args.dtype, device=args.device), indent=2))
     return 0
 
 
@@ -625,7 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
         extractor; a locally trained tokenizer), loadable with the transformers Auto classes offline.
         """,
     )
-    p.add_argument("--arch", required=True, choices=TINY_ARCHS, help="architecture")
+    p.add_argument("--arch", required=True, choices=(*TINY_ARCHS, "kimi_audio"), help="architecture (kimi_audio: the native port, made through convert-kimi)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="weight seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
@@ -699,6 +724,20 @@ def build_parser() -> argparse.ArgumentParser:
                 "Compare a converted DeSTA2.5 folder with tensors saved from the original package (see tacos_temporal/ports/desta25/verify.py).")
     p.add_argument("--model", required=True, help="folder written by convert-desta")
     p.add_argument("--reference", required=True, help="tensors saved from the original package (.pt)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda...")
+    p = command("convert-kimi", cmd_convert_kimi, "convert Kimi-Audio-7B-Instruct into one folder for the native port",
+                "Read the text-path tensors of the Kimi-Audio release (trunk, lm_head, VQ adaptor and Whisper-large-v3 in bf16) and the "
+                "GLM-4-Voice tokenizer (fp32), check every key, and write one folder that the harness loads offline. The MIMO audio-output "
+                "branch, the detokenizer and the vocoder are left out. --repo and --glm-repo take Hub ids or local copies.")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--repo", default="moonshotai/Kimi-Audio-7B-Instruct", help="the Kimi-Audio Hub repo or a local copy")
+    p.add_argument("--glm-repo", default="THUDM/glm-4-voice-tokenizer", help="the GLM-4-Voice tokenizer Hub repo or a local copy")
+    p = command("verify-kimi", cmd_verify_kimi, "compare the Kimi-Audio port with the original",
+                "Compare a converted Kimi-Audio folder with tensors saved from the original kimia_infer code by "
+                "scripts/kimi_audio_original_reference.py (see tacos_temporal/ports/kimi_audio/verify.py).")
+    p.add_argument("--model", required=True, help="folder written by convert-kimi")
+    p.add_argument("--reference", required=True, help="folder with reference_<dtype>.safetensors and meta_<dtype>.json")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="which reference to compare (default: float32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda...")
     command("env", cmd_env, "print versions for bug reports", "Print the versions of this package and the Hugging Face stack.")
     return parser

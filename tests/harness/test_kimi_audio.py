@@ -378,28 +378,26 @@ def test_steering_reaches_every_trunk_layer_and_nothing_else(tiny):
 
 
 def test_harness_generate_logprob_interventions_attention_and_reuse(folder, demo_build, tmp_path):
-    from tacos_temporal.harness.analysis import SweepSpec, analyse_attention, sweep
+    from tacos_temporal.harness.analysis import analyse_attention
     from tacos_temporal.harness.config import ModelPreset, RunConfig, find_preset
     from tacos_temporal.harness.models import HFRunner
     from tacos_temporal.harness.runner import evaluate
 
     preset = find_preset("moonshotai/Kimi-Audio-7B-Instruct")
     assert preset.supported and preset.adapter == "kimi_audio"
-    cfg = RunConfig(model=str(folder), device="cpu", limit=3, max_new_tokens=3, dtype="float32")
+    cfg = RunConfig(model=str(folder), device="cpu", limit=2, max_new_tokens=3, dtype="float32")
     runner = HFRunner(cfg)
     assert runner.adapter.name == "kimi_audio" and runner.audio_token_id == BLANK
+    results = {}
     for mode in ("generate", "logprob"):
-        result = evaluate(cfg.replace(mode=mode), tmp_path / mode, data=demo_build.out_dir, runner=runner, progress=False)
-        assert len(result.records) == 3 and result.results["tacos_temporal"]["reuse"] is False  # question first: no shared prefix
+        results[mode] = evaluate(cfg.replace(mode=mode), tmp_path / mode, data=demo_build.out_dir, runner=runner, progress=False)
+        assert len(results[mode].records) == 2
+        assert results[mode].results["tacos_temporal"]["reuse"] is False  # Evalkit's order (question first) shares no prefix
     steered = evaluate(cfg.replace(mode="logprob", intervention="scale:alpha=2,layers=all,queries=keyword+last"), tmp_path / "steered",
                        data=demo_build.out_dir, runner=runner, progress=False)
-    plain = evaluate(cfg.replace(mode="logprob"), tmp_path / "logprob2", data=demo_build.out_dir, runner=runner, progress=False)
-    assert any(a["logprobs"] != b["logprobs"] for a, b in zip(steered.records, plain.records))
+    assert any(a["logprobs"] != b["logprobs"] for a, b in zip(steered.records, results["logprob"].records))
     att = analyse_attention(cfg, tmp_path / "att", data=demo_build.out_dir, runner=runner, progress=False)
     assert att["rows"] and all(r["audio_share"] > 0 for r in att["rows"])
-    spec = SweepSpec(kind="scale", alphas=(0.5,), layers=(1,), queries="last")
-    swept = sweep(cfg.replace(mode="logprob"), spec, tmp_path / "sweep", data=demo_build.out_dir, runner=runner, progress=False)
-    assert [(r["layer"], r["alpha"]) for r in swept["rows"]] == [(1, 0.5)]
     first = HFRunner(cfg, preset=ModelPreset(name="tiny", hub_id=str(folder), auto_class="AutoModelForCausalLM", adapter="kimi_audio_audio_first"))
     for mode in ("logprob", "generate"):
         shared = evaluate(cfg.replace(mode=mode, reuse=True), tmp_path / f"shared-{mode}", data=demo_build.out_dir, runner=first, progress=False)
@@ -417,3 +415,18 @@ def test_preset_resolves_a_hub_id_to_a_converted_folder_and_fails_clearly_offlin
     monkeypatch.setenv("TACOS_TEMPORAL_KIMI_DIR", str(tmp_path))
     with pytest.raises(ModelError, match="cannot download config.json of moonshotai/Kimi-Audio-7B-Instruct"):
         converted_folder("moonshotai/Kimi-Audio-7B-Instruct")
+
+
+def test_reproduce_recipe_runs_kimis_views_and_silence_beside_the_paper(folder, demo_build, tmp_path, capsys):
+    from tacos_temporal import cli
+    from tacos_temporal.harness.reproduce import load_recipe
+
+    recipe = load_recipe("kimi-audio")
+    assert recipe.paper_model == "Kimi-Audio" and recipe.model == "kimi-audio-7b-instruct" and "silence" in recipe.views
+    args = ["reproduce", "--recipe", "kimi-audio", "--model", str(folder), "--data", str(demo_build.out_dir), "--limit", "2",
+            "--out", str(tmp_path / "out"), "--quiet"]
+    assert cli.main(args) == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "58.0" in report and "22.0" in report  # the paper's Kimi-Audio audio-only and silence EO beside ours
+    for view in ("audio_only", "caption_only", "audio_caption", "silence"):
+        assert (tmp_path / "out" / "views" / view / "results.json").is_file()

@@ -11,7 +11,7 @@ from tacos_temporal.harness.reproduce import load_recipe, recipe_names
 
 
 def test_shipped_recipes_load_and_name_models_of_the_paper():
-    assert {"audio-flamingo-3", "qwen2-audio-7b-instruct", "desta2.5-audio"} <= set(recipe_names())
+    assert {"audio-flamingo-3", "qwen2-audio-7b-instruct", "desta2.5-audio", "kimi-audio"} <= set(recipe_names())
     for name in recipe_names():
         assert load_recipe(name).paper_model in paper.ACCURACY
 
