@@ -91,3 +91,11 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("tiny_models")
     return {arch: make_tiny_model(arch, root / arch) for arch in TINY_ARCHS}
+
+
+@pytest.fixture(scope="session")
+def tiny_kimi_audio(tmp_path_factory) -> Path:
+    """The tiny Kimi-Audio port checkpoint (tiny release in the Hub layout, converted by convert-kimi), built once."""
+    from tacos_temporal.harness.tiny_kimi import make_tiny_kimi
+
+    return make_tiny_kimi(tmp_path_factory.mktemp("tiny_kimi_audio") / "tiny-kimi-audio")

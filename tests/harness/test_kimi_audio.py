@@ -22,10 +22,16 @@ USER, ASSISTANT, MEDIA_BEGIN, MEDIA_END, CT, MSG_END = 151670, 151671, 151661, 1
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    from tacos_temporal.harness.tiny_kimi import make_tiny_kimi
+def folder(tiny_kimi_audio):
+    return tiny_kimi_audio
 
-    return make_tiny_kimi(tmp_path_factory.mktemp("kimi") / "tiny-kimi-audio")
+
+@pytest.fixture(scope="module")
+def runner(folder):
+    from tacos_temporal.harness.config import RunConfig
+    from tacos_temporal.harness.models import HFRunner
+
+    return HFRunner(RunConfig(model=str(folder), device="cpu", dtype="float32"))
 
 
 @pytest.fixture(scope="module")
@@ -377,7 +383,7 @@ def test_steering_reaches_every_trunk_layer_and_nothing_else(tiny):
         model.set_attn_implementation({"text_config": "sdpa"})
 
 
-def test_harness_generate_logprob_interventions_attention_and_reuse(folder, demo_build, tmp_path):
+def test_harness_generate_logprob_interventions_attention_and_reuse(folder, runner, demo_build, tmp_path):
     from tacos_temporal.harness.analysis import analyse_attention
     from tacos_temporal.harness.config import ModelPreset, RunConfig, find_preset
     from tacos_temporal.harness.models import HFRunner
@@ -386,7 +392,6 @@ def test_harness_generate_logprob_interventions_attention_and_reuse(folder, demo
     preset = find_preset("moonshotai/Kimi-Audio-7B-Instruct")
     assert preset.supported and preset.adapter == "kimi_audio"
     cfg = RunConfig(model=str(folder), device="cpu", limit=2, max_new_tokens=3, dtype="float32")
-    runner = HFRunner(cfg)
     assert runner.adapter.name == "kimi_audio" and runner.audio_token_id == BLANK
     results = {}
     for mode in ("generate", "logprob"):
@@ -413,19 +418,20 @@ def test_preset_resolves_a_hub_id_to_a_converted_folder_and_fails_clearly_offlin
 
     assert converted_folder(str(folder)) == folder
     monkeypatch.setenv("TACOS_TEMPORAL_KIMI_DIR", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelError, match="cannot download config.json of moonshotai/Kimi-Audio-7B-Instruct"):
         converted_folder("moonshotai/Kimi-Audio-7B-Instruct")
 
 
-def test_reproduce_recipe_runs_kimis_views_and_silence_beside_the_paper(folder, demo_build, tmp_path, capsys):
-    from tacos_temporal import cli
-    from tacos_temporal.harness.reproduce import load_recipe
+def test_reproduce_recipe_runs_kimis_views_and_silence_beside_the_paper(runner, demo_build, tmp_path):
+    from tacos_temporal.harness.reproduce import load_recipe, reproduce
 
     recipe = load_recipe("kimi-audio")
     assert recipe.paper_model == "Kimi-Audio" and recipe.model == "kimi-audio-7b-instruct" and "silence" in recipe.views
-    args = ["reproduce", "--recipe", "kimi-audio", "--model", str(folder), "--data", str(demo_build.out_dir), "--limit", "2",
-            "--out", str(tmp_path / "out"), "--quiet"]
-    assert cli.main(args) == 0
+    reproduce(recipe, tmp_path / "out", data=demo_build.out_dir, limit=2, runner=runner, progress=False)
     report = (tmp_path / "out" / "report.md").read_text()
     assert "58.0" in report and "22.0" in report  # the paper's Kimi-Audio audio-only and silence EO beside ours
     for view in ("audio_only", "caption_only", "audio_caption", "silence"):

@@ -267,6 +267,9 @@ def load_release(kimi: str = KIMI_REPO, glm: str = GLM_REPO, *, pat_str: str | N
     release = json.loads(_fetch(kimi, "config.json").read_text())
     whisper_cfg = json.loads(_fetch(kimi, f"{WHISPER_SUBFOLDER}/config.json").read_text())
     glm_cfg = json.loads(_fetch(glm, "config.json").read_text())
+    index = json.loads(_fetch(kimi, "model.safetensors.index.json").read_text())["weight_map"]
+    # unknown tensor names stop the conversion before anything heavy runs
+    map_keys(index, lambda k: classify_kimi_key(k, release.get("num_hidden_layers", 28), release.get("kimia_mimo_layers", 6)), what="Kimi-Audio release")
     tokenizer_dir = _fetch(kimi, "tiktoken.model").parent
     _fetch(kimi, "tokenizer_config.json")
     tokenizer = tokenizer_from_tiktoken(tokenizer_dir, pat_str=pat_str)
@@ -276,7 +279,6 @@ def load_release(kimi: str = KIMI_REPO, glm: str = GLM_REPO, *, pat_str: str | N
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     state = {}
     # main release: only the shards that hold a tensor of the text path are fetched
-    index = json.loads(_fetch(kimi, "model.safetensors.index.json").read_text())["weight_map"]
     main_expected = {k: s for k, s in expected.items() if k.startswith(("model.", "lm_head.", "vq_adaptor."))}
     taken, _ = map_keys(index, lambda k: classify_kimi_key(k, config.text_config.num_hidden_layers, config.kimia_mimo_layers), main_expected, "Kimi-Audio release")
     for shard in sorted({index[k] for k in taken}):
