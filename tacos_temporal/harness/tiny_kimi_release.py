@@ -476,6 +476,35 @@ def _write_tokenizer(folder: Path, tiktoken_path: Path) -> None:
     _write_json(folder / "tokenizer_config.json", tokenizer_config())
 
 
+# ---- shared inputs of the parity fixture ------------------------------------------------------------
+# Lengths chosen for the edge cases of the original: a clip shorter than one GLM block (4 s), one that
+# crosses the block-causal boundary, and one longer than the 30-s window (two chunks: 375 + 15 tokens).
+REFERENCE_CLIP_SAMPLES = {"short_1p3s": 20800, "mid_4p57s": 73120, "long_31p2s": 499200}
+
+
+def reference_waveforms(seed: int = 0) -> dict[str, np.ndarray]:
+    """16-kHz mono float32 test clips: a beep, then noise, then a quieter beep (deterministic)."""
+    out = {}
+    for k, (name, n) in enumerate(REFERENCE_CLIP_SAMPLES.items()):
+        t = np.arange(n, dtype=np.float64) / 16000.0
+        wave = np.zeros(n, dtype=np.float64)
+        a, b = n // 4, n // 2
+        wave[:a] = 0.4 * np.sin(2 * np.pi * 440.0 * t[:a])
+        wave[a:b] = 0.2 * np.random.default_rng([seed, 100 + k]).standard_normal(b - a)
+        wave[b:] = 0.1 * np.sin(2 * np.pi * 880.0 * t[b:])
+        out[name] = wave.astype(np.float32)
+    return out
+
+
+def logit_probe_ids() -> np.ndarray:
+    """Vocabulary ids whose first-step logits the fixture stores: every special id, 64 spread text ids,
+    64 spread audio ids (besides each case's top-64)."""
+    specials = np.arange(NUM_BASE_TOKENS, KIMIA_TOKEN_OFFSET)
+    text = np.arange(64) * (NUM_BASE_TOKENS // 64)
+    audio = KIMIA_TOKEN_OFFSET + np.arange(64) * ((VOCAB_SIZE - KIMIA_TOKEN_OFFSET) // 64)
+    return np.concatenate([text, specials, audio]).astype(np.int64)
+
+
 # ---- entry point ------------------------------------------------------------------------------------
 GLM_SUBFOLDER = "glm-4-voice-tokenizer"
 WHISPER_SUBFOLDER = "whisper-large-v3"
