@@ -54,8 +54,8 @@ Main folder (``moonshotai/Kimi-Audio-7B-Instruct``)
   * text tokenizer: ``tiktoken.model`` + ``tokenizer_config.json`` (+ remote code
     ``tokenization_kimia.py``, not written here).  The release's ``tiktoken.model`` cannot be
     downloaded here; its 151,643 base ranks are presumably Qwen's BPE ranks (the LLM starts from
-    Qwen2.5-7B) [inferred], so this writes ``qwen.tiktoken`` as shipped in the PyPI package
-    ``dashscope`` (Apache-2.0; 151,643 ranks) as ``tiktoken.model``: a STAND-IN whose identity with the
+    Qwen2.5-7B) [inferred], so this writes ``qwen.tiktoken`` as shipped in the PyPI packages
+    ``dashscope`` and ``qwen-agent`` (Apache-2.0; 151,643 ranks) as ``tiktoken.model``: a STAND-IN whose identity with the
     real file is unverified.  The 421 special tokens at 151643 + index and their names are those of the
     tokenizer class [3rd: a public copy of Kimi's ``TikTokenTokenizer``; the ids match the config's
     media ids and the prompt manager's names].  ``tokenizer_config.json``'s exact content in the release
@@ -95,6 +95,8 @@ import json
 import math
 import os
 import shutil
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -434,17 +436,31 @@ def feature_extractor_config() -> dict:
 
 
 # ---- text tokenizer ---------------------------------------------------------------------------------
-def find_qwen_tiktoken() -> Path:
-    """``qwen.tiktoken`` as shipped in the PyPI package ``dashscope`` (found without importing it)."""
-    spec = importlib.util.find_spec("dashscope")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the tiny Kimi-Audio folder needs qwen.tiktoken from the PyPI package 'dashscope': "
-            "pip install --no-deps dashscope==1.20.0")
-    path = Path(list(spec.submodule_search_locations)[0]) / "resources" / "qwen.tiktoken"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: install dashscope==1.20.0, which ships qwen.tiktoken")
-    return path
+# Where qwen.tiktoken ships (the same file, sha256 QWEN_TIKTOKEN_SHA256): (distribution, member)
+QWEN_TIKTOKEN_SOURCES = (("dashscope", "dashscope/resources/qwen.tiktoken"), ("qwen_agent", "qwen_agent/utils/qwen.tiktoken"))
+ASSETS_ENV = "TACOS_TEMPORAL_TOKENIZER_ASSETS"  # as tacos_temporal.harness.tokenizers (make setup fills it)
+
+
+def qwen_tiktoken_bytes() -> bytes:
+    """``qwen.tiktoken`` from an installed ``dashscope`` / ``qwen-agent`` (found without importing them),
+    else from their wheels in the tokenizer-assets folder (``$TACOS_TEMPORAL_TOKENIZER_ASSETS`` or
+    ``<sys.prefix>/tokenizer-assets``, where ``make setup`` downloads them without installing)."""
+    for package, member in QWEN_TIKTOKEN_SOURCES:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            path = Path(list(spec.submodule_search_locations)[0]).parent / member
+            if path.is_file():
+                return path.read_bytes()
+    folder = Path(os.environ.get(ASSETS_ENV) or Path(sys.prefix) / "tokenizer-assets")
+    for package, member in QWEN_TIKTOKEN_SOURCES:
+        for wheel in sorted(folder.glob(f"{package}-*.whl")) if folder.is_dir() else ():
+            with zipfile.ZipFile(wheel) as zf:
+                if member in zf.namelist():
+                    return zf.read(member)
+    raise FileNotFoundError(
+        "the tiny Kimi-Audio folder needs qwen.tiktoken (Apache-2.0, shipped by the PyPI packages dashscope "
+        "and qwen-agent): run `make setup` (or `python -m tacos_temporal.harness.tokenizers download`), or "
+        "pip install --no-deps dashscope")
 
 
 def tokenizer_config() -> dict:
@@ -467,11 +483,10 @@ def tokenizer_config() -> dict:
     }
 
 
-def _write_tokenizer(folder: Path, tiktoken_path: Path) -> None:
-    data = Path(tiktoken_path).read_bytes()
+def _write_tokenizer(folder: Path, data: bytes) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != QWEN_TIKTOKEN_SHA256:
-        raise ValueError(f"{tiktoken_path}: sha256 {digest} is not the qwen.tiktoken this layout was written for")
+        raise ValueError(f"tiktoken file: sha256 {digest} is not the qwen.tiktoken this layout was written for")
     (folder / "tiktoken.model").write_bytes(data)
     _write_json(folder / "tokenizer_config.json", tokenizer_config())
 
@@ -514,13 +529,13 @@ def write_tiny_kimi_release(folder, seed: int = 0, *, tiktoken_path=None) -> Pat
     """Write the tiny release into ``folder`` (created; must be empty or absent) and return its path.
 
     ``folder`` gets the main model files, ``folder/whisper-large-v3/`` and ``folder/glm-4-voice-tokenizer/``
-    (the second Hub repo, placed here so one folder holds everything).  ``tiktoken_path`` defaults to the
-    ``qwen.tiktoken`` of the installed ``dashscope`` package.
+    (the second Hub repo, placed here so one folder holds everything).  ``tiktoken_path`` defaults to
+    :func:`qwen_tiktoken_bytes`.
     """
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"{folder} is not empty: write the tiny Kimi-Audio release into a new folder")
-    tiktoken_path = Path(tiktoken_path) if tiktoken_path is not None else find_qwen_tiktoken()
+    tiktoken = Path(tiktoken_path).read_bytes() if tiktoken_path is not None else qwen_tiktoken_bytes()
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
@@ -528,7 +543,7 @@ def write_tiny_kimi_release(folder, seed: int = 0, *, tiktoken_path=None) -> Pat
     try:
         _write_json(staging / "config.json", kimi_config())
         _write_kimi_weights(staging, seed)
-        _write_tokenizer(staging, tiktoken_path)
+        _write_tokenizer(staging, tiktoken)
         whisper = staging / WHISPER_SUBFOLDER
         whisper.mkdir()
         _write_json(whisper / "config.json", whisper_config())
