@@ -54,8 +54,8 @@ Main folder (``moonshotai/Kimi-Audio-7B-Instruct``)
   * text tokenizer: ``tiktoken.model`` + ``tokenizer_config.json`` (+ remote code
     ``tokenization_kimia.py``, not written here).  The release's ``tiktoken.model`` cannot be
     downloaded here; its 151,643 base ranks are presumably Qwen's BPE ranks (the LLM starts from
-    Qwen2.5-7B) [inferred], so this writes ``qwen.tiktoken`` as shipped in the PyPI package
-    ``dashscope`` (Apache-2.0; 151,643 ranks) as ``tiktoken.model``: a STAND-IN whose identity with the
+    Qwen2.5-7B) [inferred], so this writes ``qwen.tiktoken`` as shipped in the PyPI packages
+    ``dashscope`` and ``qwen-agent`` (Apache-2.0; 151,643 ranks) as ``tiktoken.model``: a STAND-IN whose identity with the
     real file is unverified.  The 421 special tokens at 151643 + index and their names are those of the
     tokenizer class [3rd: a public copy of Kimi's ``TikTokenTokenizer``; the ids match the config's
     media ids and the prompt manager's names].  ``tokenizer_config.json``'s exact content in the release
@@ -95,6 +95,8 @@ import json
 import math
 import os
 import shutil
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -434,17 +436,31 @@ def feature_extractor_config() -> dict:
 
 
 # ---- text tokenizer ---------------------------------------------------------------------------------
-def find_qwen_tiktoken() -> Path:
-    """``qwen.tiktoken`` as shipped in the PyPI package ``dashscope`` (found without importing it)."""
-    spec = importlib.util.find_spec("dashscope")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the tiny Kimi-Audio folder needs qwen.tiktoken from the PyPI package 'dashscope': "
-            "pip install --no-deps dashscope==1.20.0")
-    path = Path(list(spec.submodule_search_locations)[0]) / "resources" / "qwen.tiktoken"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: install dashscope==1.20.0, which ships qwen.tiktoken")
-    return path
+# Where qwen.tiktoken ships (the same file, sha256 QWEN_TIKTOKEN_SHA256): (distribution, member)
+QWEN_TIKTOKEN_SOURCES = (("dashscope", "dashscope/resources/qwen.tiktoken"), ("qwen_agent", "qwen_agent/utils/qwen.tiktoken"))
+ASSETS_ENV = "TACOS_TEMPORAL_TOKENIZER_ASSETS"  # as tacos_temporal.harness.tokenizers (make setup fills it)
+
+
+def qwen_tiktoken_bytes() -> bytes:
+    """``qwen.tiktoken`` from an installed ``dashscope`` / ``qwen-agent`` (found without importing them),
+    else from their wheels in the tokenizer-assets folder (``$TACOS_TEMPORAL_TOKENIZER_ASSETS`` or
+    ``<sys.prefix>/tokenizer-assets``, where ``make setup`` downloads them without installing)."""
+    for package, member in QWEN_TIKTOKEN_SOURCES:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            path = Path(list(spec.submodule_search_locations)[0]).parent / member
+            if path.is_file():
+                return path.read_bytes()
+    folder = Path(os.environ.get(ASSETS_ENV) or Path(sys.prefix) / "tokenizer-assets")
+    for package, member in QWEN_TIKTOKEN_SOURCES:
+        for wheel in sorted(folder.glob(f"{package}-*.whl")) if folder.is_dir() else ():
+            with zipfile.ZipFile(wheel) as zf:
+                if member in zf.namelist():
+                    return zf.read(member)
+    raise FileNotFoundError(
+        "the tiny Kimi-Audio folder needs qwen.tiktoken (Apache-2.0, shipped by the PyPI packages dashscope "
+        "and qwen-agent): run `make setup` (or `python -m tacos_temporal.harness.tokenizers download`), or "
+        "pip install --no-deps dashscope")
 
 
 def tokenizer_config() -> dict:
@@ -467,13 +483,41 @@ def tokenizer_config() -> dict:
     }
 
 
-def _write_tokenizer(folder: Path, tiktoken_path: Path) -> None:
-    data = Path(tiktoken_path).read_bytes()
+def _write_tokenizer(folder: Path, data: bytes) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != QWEN_TIKTOKEN_SHA256:
-        raise ValueError(f"{tiktoken_path}: sha256 {digest} is not the qwen.tiktoken this layout was written for")
+        raise ValueError(f"tiktoken file: sha256 {digest} is not the qwen.tiktoken this layout was written for")
     (folder / "tiktoken.model").write_bytes(data)
     _write_json(folder / "tokenizer_config.json", tokenizer_config())
+
+
+# ---- shared inputs of the parity fixture ------------------------------------------------------------
+# Lengths chosen for the edge cases of the original: a clip shorter than one GLM block (4 s), one that
+# crosses the block-causal boundary, and one longer than the 30-s window (two chunks: 375 + 15 tokens).
+REFERENCE_CLIP_SAMPLES = {"short_1p3s": 20800, "mid_4p57s": 73120, "long_31p2s": 499200}
+
+
+def reference_waveforms(seed: int = 0) -> dict[str, np.ndarray]:
+    """16-kHz mono float32 test clips: a beep, then noise, then a quieter beep (deterministic)."""
+    out = {}
+    for k, (name, n) in enumerate(REFERENCE_CLIP_SAMPLES.items()):
+        t = np.arange(n, dtype=np.float64) / 16000.0
+        wave = np.zeros(n, dtype=np.float64)
+        a, b = n // 4, n // 2
+        wave[:a] = 0.4 * np.sin(2 * np.pi * 440.0 * t[:a])
+        wave[a:b] = 0.2 * np.random.default_rng([seed, 100 + k]).standard_normal(b - a)
+        wave[b:] = 0.1 * np.sin(2 * np.pi * 880.0 * t[b:])
+        out[name] = wave.astype(np.float32)
+    return out
+
+
+def logit_probe_ids() -> np.ndarray:
+    """Vocabulary ids whose first-step logits the fixture stores: every special id, 64 spread text ids,
+    64 spread audio ids (besides each case's top-64)."""
+    specials = np.arange(NUM_BASE_TOKENS, KIMIA_TOKEN_OFFSET)
+    text = np.arange(64) * (NUM_BASE_TOKENS // 64)
+    audio = KIMIA_TOKEN_OFFSET + np.arange(64) * ((VOCAB_SIZE - KIMIA_TOKEN_OFFSET) // 64)
+    return np.concatenate([text, specials, audio]).astype(np.int64)
 
 
 # ---- entry point ------------------------------------------------------------------------------------
@@ -485,13 +529,13 @@ def write_tiny_kimi_release(folder, seed: int = 0, *, tiktoken_path=None) -> Pat
     """Write the tiny release into ``folder`` (created; must be empty or absent) and return its path.
 
     ``folder`` gets the main model files, ``folder/whisper-large-v3/`` and ``folder/glm-4-voice-tokenizer/``
-    (the second Hub repo, placed here so one folder holds everything).  ``tiktoken_path`` defaults to the
-    ``qwen.tiktoken`` of the installed ``dashscope`` package.
+    (the second Hub repo, placed here so one folder holds everything).  ``tiktoken_path`` defaults to
+    :func:`qwen_tiktoken_bytes`.
     """
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"{folder} is not empty: write the tiny Kimi-Audio release into a new folder")
-    tiktoken_path = Path(tiktoken_path) if tiktoken_path is not None else find_qwen_tiktoken()
+    tiktoken = Path(tiktoken_path).read_bytes() if tiktoken_path is not None else qwen_tiktoken_bytes()
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
@@ -499,7 +543,7 @@ def write_tiny_kimi_release(folder, seed: int = 0, *, tiktoken_path=None) -> Pat
     try:
         _write_json(staging / "config.json", kimi_config())
         _write_kimi_weights(staging, seed)
-        _write_tokenizer(staging, tiktoken_path)
+        _write_tokenizer(staging, tiktoken)
         whisper = staging / WHISPER_SUBFOLDER
         whisper.mkdir()
         _write_json(whisper / "config.json", whisper_config())

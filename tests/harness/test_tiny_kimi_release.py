@@ -30,7 +30,7 @@ def test_module_imports_only_stdlib_and_numpy():
     roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
     assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))
-    assert roots <= {"__future__", "hashlib", "importlib", "json", "math", "os", "shutil", "pathlib", "numpy"}
+    assert roots <= {"__future__", "hashlib", "importlib", "json", "math", "os", "shutil", "sys", "zipfile", "pathlib", "numpy"}
 
 
 def test_same_seed_same_bytes_other_seed_other_weights(release, tmp_path):
@@ -129,3 +129,18 @@ def test_whisper_layout(release):
     assert all(k.startswith(("model.encoder.", "model.decoder.")) for k in tensors)
     assert tensors["model.encoder.embed_positions.weight"].shape == (1500, 32)
     assert tensors["model.encoder.conv1.weight"].shape == (32, 128, 3)
+
+
+def test_qwen_tiktoken_from_the_assets_folder_when_no_package_is_installed(tmp_path, monkeypatch):
+    """``make setup`` leaves qwen-agent's wheel (never installed) in the assets folder: it is read from there."""
+    data = tkr.qwen_tiktoken_bytes()
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "qwen_agent-0.0.34-py3-none-any.whl", "w") as zf:
+        zf.writestr("qwen_agent/utils/qwen.tiktoken", data)
+    monkeypatch.setattr(tkr.importlib.util, "find_spec", lambda name, *a: None)
+    monkeypatch.setenv(tkr.ASSETS_ENV, str(tmp_path))
+    assert tkr.qwen_tiktoken_bytes() == data
+    monkeypatch.setenv(tkr.ASSETS_ENV, str(tmp_path / "empty"))
+    with pytest.raises(FileNotFoundError, match="make setup"):
+        tkr.qwen_tiktoken_bytes()
