@@ -244,14 +244,16 @@ def _glm_weight_files(glm: str) -> list[Path]:
     return files
 
 
-def _read_tensors(path: Path, names: dict[str, str], dtype) -> dict:
+def _read_tensors(path: Path, names: dict[str, str], dtype=None) -> dict:
+    """The tensors of ``names`` in ``path``, renamed; ``dtype=None`` keeps the file's dtype."""
     from safetensors import safe_open
 
     out = {}
     with safe_open(str(path), framework="pt") as f:
         for key in f.keys():
             if key in names:
-                out[names[key]] = f.get_tensor(key).to(dtype)
+                tensor = f.get_tensor(key)
+                out[names[key]] = tensor if dtype is None else tensor.to(dtype)
     return out
 
 
@@ -282,13 +284,15 @@ def load_release(kimi: str = KIMI_REPO, glm: str = GLM_REPO, *, pat_str: str | N
     main_expected = {k: s for k, s in expected.items() if k.startswith(("model.", "lm_head.", "vq_adaptor."))}
     taken, _ = map_keys(index, lambda k: classify_kimi_key(k, config.text_config.num_hidden_layers, config.kimia_mimo_layers), main_expected, "Kimi-Audio release")
     for shard in sorted({index[k] for k in taken}):
-        state.update(_read_tensors(_fetch(kimi, shard), taken, torch.bfloat16))
+        state.update(_read_tensors(_fetch(kimi, shard), taken))  # the release's bf16
     whisper_file = _fetch(kimi, f"{WHISPER_SUBFOLDER}/model.safetensors")
     with safe_open(str(whisper_file), framework="pt") as f:
         keys = list(f.keys())
     taken, _ = map_keys(keys, lambda k: classify_whisper_key(k, config.whisper_config.encoder_layers),
                         {k: s for k, s in expected.items() if k.startswith("whisper_encoder.")}, f"{WHISPER_SUBFOLDER}/model.safetensors")
-    state.update(_read_tensors(whisper_file, taken, torch.bfloat16))
+    # kept as stored (fp16): loading with dtype "auto" gives bf16 as Kimi's whisper_model.bfloat16() on the
+    # fp32 upcast does, and dtype=float32 the exact file values (the fp32 reference)
+    state.update(_read_tensors(whisper_file, taken))
     glm_files = _glm_weight_files(glm)
     glm_keys = {}
     for path in glm_files:
@@ -303,6 +307,7 @@ def load_release(kimi: str = KIMI_REPO, glm: str = GLM_REPO, *, pat_str: str | N
         raise ModelError("tensor shapes do not match the config: " + "; ".join(wrong[:6]))
     model.load_state_dict(state, strict=True, assign=True)
     model.model.rotary_emb = type(model.model.rotary_emb)(config=config.text_config)  # inv_freq from rope_theta, not the meta buffer
+    model.config.dtype = release.get("torch_dtype", "bfloat16")  # what dtype="auto" loads (the GLM tokenizer stays fp32)
     model.generation_config = GenerationConfig(eos_token_id=config.kimia_text_eos, pad_token_id=tokenizer.pad_token_id, do_sample=False,
                                                bos_token_id=tokenizer.bos_token_id)
     fe_config = json.loads(_fetch(glm, "preprocessor_config.json").read_text())
