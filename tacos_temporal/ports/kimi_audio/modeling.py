@@ -354,11 +354,11 @@ class KimiAudioForConditionalGeneration(KimiAudioPreTrainedModel, GenerationMixi
     AUDIO_INPUTS = ("whisper_input_features", "glm_input_features", "glm_attention_mask", "audio_chunk_rows", "audio_chunk_lengths",
                     "audio_input_ids", "is_continuous_mask", "whisper_features", "audio_token_mask")
 
-    def prepare_inputs_for_generation(self, *args, is_first_iteration=False, **kwargs):
+    def prepare_inputs_for_generation(self, *args, inputs_embeds=None, is_first_iteration=False, **kwargs):
         """Audio inputs go in at the first step only; later steps embed ``E[blank] + E[token]`` (the
         original forces the audio stream to ``<blank>`` after the prompt in text mode)."""
         audio = {k: kwargs.pop(k, None) for k in self.AUDIO_INPUTS}
-        model_inputs = super().prepare_inputs_for_generation(*args, is_first_iteration=is_first_iteration, **kwargs)
+        model_inputs = super().prepare_inputs_for_generation(*args, inputs_embeds=inputs_embeds, is_first_iteration=is_first_iteration, **kwargs)
         if is_first_iteration or not kwargs.get("use_cache", True):
             model_inputs.update({k: v for k, v in audio.items() if v is not None})
         return model_inputs

@@ -95,8 +95,12 @@ def verify(model_dir, reference_dir, waveforms: dict, *, dtype: str = "float32",
                 audio_ids, continuous, features = model.audio_inputs(batch["input_ids"], batch["attention_mask"], **{k: batch[k] for k in audio_keys})
                 streams = model.dual_streams(batch["input_ids"], audio_ids)
                 embeds = model.dual_stream_embeds(*streams, continuous, features)
-                logits = model(**batch).logits[0, -1].float().cpu()
-                out = model.generate(**batch, max_new_tokens=int(meta["max_new_tokens"]), do_sample=False)[0, batch["input_ids"].shape[1]:].tolist()
+                # the audio front ends run once: generate starts from these embeddings (its first step
+                # is the model's forward on them; test_kimi_audio checks forward(**batch) gives the same)
+                generated = model.generate(input_ids=batch["input_ids"], inputs_embeds=embeds, attention_mask=batch["attention_mask"],
+                                           max_new_tokens=int(meta["max_new_tokens"]), do_sample=False, output_logits=True, return_dict_in_generate=True)
+                logits = generated.logits[0][0].float().cpu()
+                out = generated.sequences[0, -len(generated.logits):].tolist()
             eos = model.config.kimia_text_eos
             ours = out[: out.index(eos)] if eos in out else out
             theirs = ref[p + "greedy_text_tokens"].tolist()
