@@ -221,6 +221,13 @@ def test_special_ids_of_the_converted_tokenizer_are_the_real_ones(tiny):
     assert model.generation_config.eos_token_id == TEXT_EOS
 
 
+def test_text_tokenizer_uses_kimis_split_pattern_single_digits_and_qwen_ranks(tiny):
+    tok = tiny[0].tokenizer
+    pieces = [tok.decode([i]) for i in tok.encode("Answer in 2024 seconds", add_special_tokens=False)]
+    assert pieces == ["Answer", " in", " ", "2", "0", "2", "4", " seconds"]  # \p{N}: one digit per piece
+    assert tok.encode("Which", add_special_tokens=False) == [23085]  # Qwen's BPE rank of "Which" in qwen.tiktoken
+
+
 @pytest.mark.parametrize("layout", ["text+audio", "audio+text", "audio", "multi-turn"])
 def test_prompt_builder_lays_out_the_prompt_managers_ids(tiny, layout):
     processor, _ = tiny
