@@ -39,16 +39,7 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 from transformers.models.whisper.modeling_whisper import WhisperEncoder, WhisperEncoderLayer
 
 from .configuration import KimiAudioConfig
-
-#: Samples per GLM code: 160 (mel hop) x 2 (conv2 stride) x 4 (pooling) = 80 ms at 16 kHz.
-SAMPLES_PER_TOKEN = 1280
-#: Samples per 30-s chunk (both audio front ends cut the clip into these).
-CHUNK_SAMPLES = 30 * 16000
-
-
-def tokens_per_chunk(length: int) -> int:
-    """Audio tokens of one chunk of ``length`` samples: ``(L - 1) // 1280 + 1`` (both front ends)."""
-    return (int(length) - 1) // SAMPLES_PER_TOKEN + 1
+from .processing import SAMPLES_PER_TOKEN, whisper_token_count
 
 
 class CausalConv1d(nn.Conv1d):
@@ -250,7 +241,7 @@ class KimiAudioForConditionalGeneration(KimiAudioPreTrainedModel, GenerationMixi
         hidden = self.whisper_encoder(whisper_input_features.to(dtype)).last_hidden_state
         out: dict[int, list[torch.Tensor]] = {}
         for chunk, (row, length) in enumerate(zip(audio_chunk_rows.tolist(), audio_chunk_lengths.tolist())):
-            out.setdefault(row, []).append(hidden[chunk, : tokens_per_chunk(length) * 4])
+            out.setdefault(row, []).append(hidden[chunk, : whisper_token_count(length) * 4])
         return {row: torch.cat(parts).reshape(-1, 4 * hidden.shape[-1]) for row, parts in out.items()}
 
     def audio_inputs(self, input_ids, attention_mask=None, whisper_input_features=None, glm_input_features=None, glm_attention_mask=None,

@@ -27,13 +27,17 @@ harness steers; the original calls it ``is_continuous_mask``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from transformers import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 
 from .configuration import SPECIAL_TOKEN_NAMES
 
+#: Samples per 30-s chunk (both audio front ends cut a clip into these).
 CHUNK_SAMPLES = 30 * 16000
+#: Samples per audio token: 160 (mel hop) x 2 (conv2 stride) x 4 (pooling) = 80 ms at 16 kHz.
 SAMPLES_PER_TOKEN = 1280
 AUDIO_MARKER = SPECIAL_TOKEN_NAMES["kimia_text_blank"]
 
@@ -70,8 +74,8 @@ def audio_chunks(audio: np.ndarray) -> list[np.ndarray]:
 
 def glm_token_count(length: int) -> int:
     """Valid GLM codes of a chunk: the sample mask subsampled by the hop (160), conv2 (2), pooling (4)."""
-    frames = -(-int(length) // 160)
-    return -(-(-(-frames // 2)) // 4)
+    frames = math.ceil(int(length) / 160)  # attention_mask[:, ::hop_length]
+    return math.ceil(math.ceil(frames / 2) / 4)  # [:, ::2] after conv2, [:, ::4] after pooling
 
 
 def whisper_token_count(length: int) -> int:
@@ -112,6 +116,8 @@ class KimiAudioProcessor(ProcessorMixin):
         if sampling_rate != self.feature_extractor.sampling_rate:
             raise ValueError(f"audio must be {self.feature_extractor.sampling_rate} Hz, got {sampling_rate}")
         audios = [np.asarray(a, dtype=np.float32).reshape(-1) for a in audios]
+        if any(a.size == 0 for a in audios):
+            raise ValueError("an audio clip is empty: Kimi-Audio needs at least one sample per clip")
         counts = [audio_token_count(a) for a in audios]
         expanded = [t.replace(AUDIO_MARKER, AUDIO_MARKER * n) for t, n in zip(texts, counts)]
         out = dict(self.tokenizer(expanded, add_special_tokens=False, padding=padding, return_tensors="np"))
