@@ -253,6 +253,26 @@ def test_prompt_builder_lays_out_the_prompt_managers_ids(tiny, layout):
     assert processor(text=[prompt], audio=[audio])["input_ids"][0].tolist() == expected
 
 
+def test_processor_refuses_inputs_the_original_cannot_take(tiny):
+    processor, model = tiny
+    prompt = _evalkit_prompt(processor, "Q?")
+    with pytest.raises(ValueError, match="no audio was given"):
+        processor(text=[prompt])
+    with pytest.raises(ValueError, match="one clip per prompt"):
+        processor(text=[prompt.replace("<|im_media_end|>", "<|im_kimia_text_blank|><|im_media_end|>")], audio=[np.zeros(1600, dtype=np.float32)])
+    with pytest.raises(ValueError, match="one clip per prompt"):
+        processor(text=[prompt, prompt], audio=[np.zeros(1600, dtype=np.float32)])
+    with pytest.raises(ValueError, match="clip is empty"):
+        processor(text=[prompt], audio=[np.zeros(0, dtype=np.float32)])
+    with pytest.raises(ValueError, match="16000 Hz"):
+        processor(text=[prompt], audio=[np.zeros(1600, dtype=np.float32)], sampling_rate=8000)
+    batch = processor(text=[prompt], audio=[np.zeros(16000, dtype=np.float32)])
+    ids = batch["input_ids"].clone()
+    ids[0, ids[0].tolist().index(BLANK)] = 23085  # one audio position fewer than codes and features
+    with pytest.raises(ValueError, match=r"row 0: 12 audio positions, 13 GLM codes, 13 Whisper features"):
+        model.get_inputs_embeds(ids, batch["attention_mask"], **{k: batch[k] for k in ("whisper_input_features", "glm_input_features", "glm_attention_mask", "audio_chunk_rows", "audio_chunk_lengths")})
+
+
 def test_system_turns_are_refused(tiny):
     processor, _ = tiny
     with pytest.raises(Exception, match="no system turn"):
