@@ -463,3 +463,20 @@ def test_reproduce_recipe_runs_kimis_views_and_silence_beside_the_paper(runner, 
     assert "58.0" in report and "22.0" in report  # the paper's Kimi-Audio audio-only and silence EO beside ours
     for view in ("audio_only", "caption_only", "audio_caption", "silence"):
         assert (tmp_path / "out" / "views" / view / "results.json").is_file()
+
+
+def test_special_token_list_matches_the_tiny_release_and_fills_a_json_without_one(tmp_path):
+    import json
+
+    from tacos_temporal.harness import tiny_kimi_release
+    from tacos_temporal.ports.kimi_audio.loading import kimi_special_tokens, tokenizer_from_tiktoken
+
+    names = kimi_special_tokens()
+    assert names == tiny_kimi_release.special_tokens() and len(names) == 421
+    assert {n: 151643 + names.index(n) for n in ("<|im_msg_end|>", "<|im_media_begin|>", "<|im_kimia_text_blank|>")} == {
+        "<|im_msg_end|>": 151645, "<|im_media_begin|>": 151661, "<|im_kimia_text_blank|>": 151666}
+    (tmp_path / "tiktoken.model").write_bytes(tiny_kimi_release.qwen_tiktoken_bytes())
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "TikTokenTokenizer"}))
+    tok = tokenizer_from_tiktoken(tmp_path)
+    assert len(tok) == 152064 and tok.convert_tokens_to_ids("<|im_kimia_speech_ctd_id|>") == 151676
+    assert tok.pad_token == f"<|reserved_token_{20 + 421 - 34 - 1}|>" and tok.eos_token == "[EOS]"  # 34 named, then reserved 20...

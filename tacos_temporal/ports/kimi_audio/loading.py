@@ -32,6 +32,25 @@ WHISPER_SUBFOLDER = "whisper-large-v3"
 #: single digits.  A release whose ``tokenizer_config.json`` carries ``pat_str`` overrides it.
 PAT_STR = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
+#: The special tokens ``TikTokenTokenizer`` (``tokenization_kimia.py``, read in a public copy) places
+#: after the BPE ranks, in id order; then ``<|reserved_token_20|>``... up to 293 + 128 = 421 in all.
+USED_SPECIAL_TOKENS = (
+    "[BOS]", "[EOS]", "<|im_msg_end|>", "<|im_user_msg_start|>", "<|im_assistant_msg_start|>",
+    *(f"<|reserved_token_{i}|>" for i in range(4)), "[EOT]", *(f"<|reserved_token_{i}|>" for i in range(4, 12)),
+    "<|im_media_begin|>", "<|reserved_token_12|>", "<|im_media_end|>", "<|reserved_token_13|>", "<|reserved_token_14|>",
+    "<|im_kimia_text_blank|>", "<|im_kimia_text_eos|>", "<|reserved_token_15|>", "<|reserved_token_16|>",
+    "<|im_kimia_user_msg_start|>", "<|im_kimia_assistant_msg_start|>", "<|reserved_token_17|>", "<|reserved_token_18|>",
+    "<|reserved_token_19|>", "<|im_kimia_speech_ct_id|>", "<|im_kimia_speech_ctd_id|>",
+)
+NUM_SPECIAL_TOKENS = 293 + 128
+
+
+def kimi_special_tokens() -> list[str]:
+    """The 421 special tokens in id order (id = number of BPE ranks + index); pad is the last, unk the one before."""
+    extra = NUM_SPECIAL_TOKENS - len(USED_SPECIAL_TOKENS)
+    return list(USED_SPECIAL_TOKENS) + [f"<|reserved_token_{i}|>" for i in range(20, 20 + extra)]
+
+
 _DECODER_LAYER = re.compile(r"^model\.(layers|mimo_layers)\.(\d+)\.(.+)$")
 _DECODER_NAMES = {
     "self_attn.q_proj.weight", "self_attn.q_proj.bias", "self_attn.k_proj.weight", "self_attn.k_proj.bias",
@@ -156,6 +175,10 @@ def tokenizer_from_tiktoken(folder: str | Path, *, pat_str: str | None = None):
     if not ranks_file.is_file():
         raise ModelError(f"{ranks_file} is missing: convert from a Kimi-Audio release folder")
     n_base = len(read_tiktoken_ranks(ranks_file))
+    if not specials:  # the remote-code tokenizer makes its special tokens in code, not in the json
+        names = kimi_special_tokens()
+        specials = {n_base + i: name for i, name in enumerate(names)}
+        config = {"bos_token": "[BOS]", "eos_token": "[EOS]", "pad_token": names[-1], "unk_token": names[-2], **config}
     if sorted(specials) != list(range(n_base, n_base + len(specials))):
         raise ModelError(f"{folder / 'tokenizer_config.json'}: special tokens must follow the {n_base} BPE ranks without gaps")
     ordered = [specials[i] for i in sorted(specials)]
