@@ -188,13 +188,6 @@ def _stub(name: str, **attrs):
     return module
 
 
-def _load_by_path(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _check_loaded(model, release: Path) -> None:
     """Every parameter the original built holds the tiny release's value (nothing silently random)."""
     import torch
@@ -228,7 +221,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tokenizer-source", default="", help="recorded in meta.json: where tokenization_kimia.py came from")
     args = parser.parse_args(argv)
 
-    tiny = _load_by_path("tiny_kimi_release", REPO / "tacos_temporal" / "harness" / "tiny_kimi_release.py")
+    sys.path.insert(0, str(REPO))  # tacos_temporal's package and harness __init__ import nothing heavy
+    from tacos_temporal.harness import tiny_kimi_release as tiny
     work = Path(tempfile.mkdtemp(prefix="kimi-orig-"))
     os.environ.update(HF_HOME=str(work / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 

@@ -10,10 +10,11 @@ The same folder feeds two programs:
   tensors under ``tests/fixtures/kimi_audio_original/``;
 * the native port's converter (``convert-kimi``), whose output the parity test compares with them.
 
-So this module imports only the standard library and numpy (it writes the safetensors format itself,
-bf16 included): the reference script loads it by file path in the original's venv, and both
-environments write byte-identical files (weights come from ``numpy.random.default_rng``, whose
-streams numpy keeps stable across versions).  Untrained: for tests only.
+So this module imports only the standard library, numpy and ``tiny_release_io`` (which writes the
+safetensors format itself, bf16 included): the reference script imports it in the original's venv
+(``import tacos_temporal`` pulls in nothing else), and both environments write byte-identical files
+(weights come from ``numpy.random.default_rng``, whose streams numpy keeps stable across versions).
+Untrained: for tests only.
 
 Layout facts and where they were read (``[read]`` = read in the source named; ``[3rd]`` = read in a
 third-party copy or checker of the release, not in the release itself; ``[inferred]`` = deduced):
@@ -101,6 +102,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .tiny_release_io import Draw, conv_stem, whisper_layer, write_json, write_safetensors
+
 # ---- real ids and sizes (kept exact in the tiny folder) -------------------------------------------
 VOCAB_SIZE = 168448
 KIMIA_TOKEN_OFFSET = 152064
@@ -146,65 +149,6 @@ def special_tokens() -> list[str]:
 
 def special_token_ids() -> dict[str, int]:
     return {token: NUM_BASE_TOKENS + i for i, token in enumerate(special_tokens())}
-
-
-# ---- safetensors writer (bf16 needs it: numpy has no bfloat16) -------------------------------------
-_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None}
-
-
-def _to_bf16_bits(values: np.ndarray) -> np.ndarray:
-    """float32 -> bfloat16 bit patterns (uint16), round to nearest even, as torch's ``.to(bfloat16)``."""
-    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
-    rounding = ((bits >> 16) & 1) + np.uint32(0x7FFF)
-    return ((bits + rounding) >> 16).astype(np.uint16)
-
-
-def _write_safetensors(path: Path, tensors: dict[str, tuple[str, np.ndarray]]) -> None:
-    """Write ``{name: (dtype, float32 array)}`` in the safetensors format (names sorted, 8-byte aligned
-    header padded with spaces, metadata ``{"format": "pt"}``)."""
-    header: dict = {"__metadata__": {"format": "pt"}}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        dtype, array = tensors[name]
-        if dtype == "BF16":
-            data = _to_bf16_bits(array).tobytes()
-        else:
-            data = np.ascontiguousarray(array, dtype=_DTYPES[dtype]).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * (-len(raw) % 8)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(len(raw).to_bytes(8, "little"))
-        f.write(raw)
-        for data in blobs:
-            f.write(data)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-class _Draw:
-    """Random tensors from one numpy generator, drawn in call order."""
-
-    def __init__(self, seed: int, stream: int):
-        self.rng = np.random.default_rng([seed, stream])
-
-    def normal(self, shape, std) -> np.ndarray:
-        return (self.rng.standard_normal(shape) * std).astype(np.float32)
-
-    def linear(self, out_dim, in_dim) -> np.ndarray:
-        return self.normal((out_dim, in_dim), 1.0 / math.sqrt(in_dim))
-
-    def bias(self, dim) -> np.ndarray:
-        return self.normal((dim,), 0.1)
-
-    def norm_weight(self, dim) -> np.ndarray:
-        return (1.0 + self.normal((dim,), 0.1)).astype(np.float32)
 
 
 # ---- main model -------------------------------------------------------------------------------------
@@ -261,7 +205,7 @@ def _inv_freq(head_dim: int) -> np.ndarray:
     return (1.0 / (ROPE_THETA ** (np.arange(0, head_dim, 2, dtype=np.float32) / head_dim))).astype(np.float32)
 
 
-def _decoder_layer(draw: _Draw, prefix: str) -> dict[str, np.ndarray]:
+def _decoder_layer(draw: Draw, prefix: str) -> dict[str, np.ndarray]:
     hidden, inter = TINY_LLM["hidden_size"], TINY_LLM["intermediate_size"]
     head_dim = hidden // TINY_LLM["num_attention_heads"]
     kv = TINY_LLM["num_key_value_heads"] * head_dim
@@ -284,7 +228,7 @@ def _decoder_layer(draw: _Draw, prefix: str) -> dict[str, np.ndarray]:
 
 def kimi_shards(seed: int) -> list[dict[str, np.ndarray]]:
     """The main model's tensors (float32 values, stored as bf16), one dict per shard."""
-    draw = _Draw(seed, 0)
+    draw = Draw(seed, 0)
     hidden = TINY_LLM["hidden_size"]
     shards = [_decoder_layer(draw, f"model.layers.{i}") for i in range(TINY_LLM["num_hidden_layers"])]
     shards += [_decoder_layer(draw, f"model.mimo_layers.{i}") for i in range(TINY_LLM["kimia_mimo_layers"])]
@@ -313,11 +257,11 @@ def _write_kimi_weights(folder: Path, seed: int) -> None:
     weight_map, total = {}, 0
     for k, shard in enumerate(shards, start=1):
         name = f"model-{k}-of-{n}.safetensors"
-        _write_safetensors(folder / name, {key: ("BF16", value) for key, value in shard.items()})
+        write_safetensors(folder / name, {key: ("BF16", value) for key, value in shard.items()})
         for key, value in shard.items():
             weight_map[key] = name
             total += 2 * value.size
-    _write_json(folder / "model.safetensors.index.json", {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))})
+    write_json(folder / "model.safetensors.index.json", {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))})
 
 
 # ---- Whisper-large-v3 subfolder ---------------------------------------------------------------------
@@ -338,51 +282,19 @@ def whisper_config() -> dict:
     }
 
 
-def _whisper_layer(draw: _Draw, prefix: str, d: int, ffn: int, cross: bool) -> dict[str, np.ndarray]:
-    out = {}
-    blocks = ["self_attn", "encoder_attn"] if cross else ["self_attn"]
-    for block in blocks:
-        out[f"{prefix}.{block}.q_proj.weight"] = draw.linear(d, d)
-        out[f"{prefix}.{block}.q_proj.bias"] = draw.bias(d)
-        out[f"{prefix}.{block}.k_proj.weight"] = draw.linear(d, d)
-        out[f"{prefix}.{block}.v_proj.weight"] = draw.linear(d, d)
-        out[f"{prefix}.{block}.v_proj.bias"] = draw.bias(d)
-        out[f"{prefix}.{block}.out_proj.weight"] = draw.linear(d, d)
-        out[f"{prefix}.{block}.out_proj.bias"] = draw.bias(d)
-        out[f"{prefix}.{block}_layer_norm.weight"] = draw.norm_weight(d)
-        out[f"{prefix}.{block}_layer_norm.bias"] = draw.bias(d)
-    out[f"{prefix}.fc1.weight"] = draw.linear(ffn, d)
-    out[f"{prefix}.fc1.bias"] = draw.bias(ffn)
-    out[f"{prefix}.fc2.weight"] = draw.linear(d, ffn)
-    out[f"{prefix}.fc2.bias"] = draw.bias(d)
-    out[f"{prefix}.final_layer_norm.weight"] = draw.norm_weight(d)
-    out[f"{prefix}.final_layer_norm.bias"] = draw.bias(d)
-    return out
-
-
-def _conv_stem(draw: _Draw, prefix: str, d: int, mels: int = 128) -> dict[str, np.ndarray]:
-    return {
-        f"{prefix}conv1.weight": draw.normal((d, mels, 3), 1.0 / math.sqrt(3 * mels)),
-        f"{prefix}conv1.bias": draw.bias(d),
-        f"{prefix}conv2.weight": draw.normal((d, d, 3), 1.0 / math.sqrt(3 * d)),
-        f"{prefix}conv2.bias": draw.bias(d),
-        f"{prefix}embed_positions.weight": draw.normal((1500, d), 0.5),
-    }
-
-
 def whisper_tensors(seed: int) -> dict[str, np.ndarray]:
-    draw = _Draw(seed, 1)
+    draw = Draw(seed, 1)
     t = TINY_WHISPER
     d = t["d_model"]
-    out = _conv_stem(draw, "model.encoder.", d)
+    out = conv_stem(draw, "model.encoder.", d)
     for i in range(t["encoder_layers"]):
-        out.update(_whisper_layer(draw, f"model.encoder.layers.{i}", d, t["encoder_ffn_dim"], cross=False))
+        out.update(whisper_layer(draw, f"model.encoder.layers.{i}", d, t["encoder_ffn_dim"], cross=False))
     out["model.encoder.layer_norm.weight"] = draw.norm_weight(d)
     out["model.encoder.layer_norm.bias"] = draw.bias(d)
     out["model.decoder.embed_tokens.weight"] = draw.normal((51866, d), 1.0)
     out["model.decoder.embed_positions.weight"] = draw.normal((448, d), 0.5)
     for i in range(t["decoder_layers"]):
-        out.update(_whisper_layer(draw, f"model.decoder.layers.{i}", d, t["decoder_ffn_dim"], cross=True))
+        out.update(whisper_layer(draw, f"model.decoder.layers.{i}", d, t["decoder_ffn_dim"], cross=True))
     out["model.decoder.layer_norm.weight"] = draw.norm_weight(d)
     out["model.decoder.layer_norm.bias"] = draw.bias(d)
     return out
@@ -413,12 +325,12 @@ def glm_config() -> dict:
 
 
 def glm_tensors(seed: int) -> dict[str, np.ndarray]:
-    draw = _Draw(seed, 2)
+    draw = Draw(seed, 2)
     t = TINY_GLM
     d = t["d_model"]
-    out = _conv_stem(draw, "", d)
+    out = conv_stem(draw, "", d)
     for i in range(t["quantize_position"]):
-        out.update(_whisper_layer(draw, f"layers.{i}", d, t["encoder_ffn_dim"], cross=False))
+        out.update(whisper_layer(draw, f"layers.{i}", d, t["encoder_ffn_dim"], cross=False))
     codebook = draw.normal((GLM_CODEBOOK_SIZE, d), 1.0)
     out["codebook.weight"] = codebook
     out["embed_positions2.weight"] = out["embed_positions.weight"][: math.ceil(1500 / 4)].copy()
@@ -488,7 +400,7 @@ def _write_tokenizer(folder: Path, data: bytes) -> None:
     if digest != QWEN_TIKTOKEN_SHA256:
         raise ValueError(f"tiktoken file: sha256 {digest} is not the qwen.tiktoken this layout was written for")
     (folder / "tiktoken.model").write_bytes(data)
-    _write_json(folder / "tokenizer_config.json", tokenizer_config())
+    write_json(folder / "tokenizer_config.json", tokenizer_config())
 
 
 # ---- shared inputs of the parity fixture ------------------------------------------------------------
@@ -541,18 +453,18 @@ def write_tiny_kimi_release(folder, seed: int = 0, *, tiktoken_path=None) -> Pat
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
-        _write_json(staging / "config.json", kimi_config())
+        write_json(staging / "config.json", kimi_config())
         _write_kimi_weights(staging, seed)
         _write_tokenizer(staging, tiktoken)
         whisper = staging / WHISPER_SUBFOLDER
         whisper.mkdir()
-        _write_json(whisper / "config.json", whisper_config())
-        _write_safetensors(whisper / "model.safetensors", {k: ("F16", v) for k, v in whisper_tensors(seed).items()})
+        write_json(whisper / "config.json", whisper_config())
+        write_safetensors(whisper / "model.safetensors", {k: ("F16", v) for k, v in whisper_tensors(seed).items()})
         glm = staging / GLM_SUBFOLDER
         glm.mkdir()
-        _write_json(glm / "config.json", glm_config())
-        _write_json(glm / "preprocessor_config.json", feature_extractor_config())
-        _write_safetensors(glm / "model.safetensors", {k: ("F32", v) for k, v in glm_tensors(seed).items()})
+        write_json(glm / "config.json", glm_config())
+        write_json(glm / "preprocessor_config.json", feature_extractor_config())
+        write_safetensors(glm / "model.safetensors", {k: ("F32", v) for k, v in glm_tensors(seed).items()})
         if folder.exists():
             folder.rmdir()
         os.replace(staging, folder)
