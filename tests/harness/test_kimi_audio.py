@@ -480,3 +480,17 @@ def test_special_token_list_matches_the_tiny_release_and_fills_a_json_without_on
     tok = tokenizer_from_tiktoken(tmp_path)
     assert len(tok) == 152064 and tok.convert_tokens_to_ids("<|im_kimia_speech_ctd_id|>") == 151676
     assert tok.pad_token == f"<|reserved_token_{20 + 421 - 34 - 1}|>" and tok.eos_token == "[EOS]"  # 34 named, then reserved 20...
+
+
+@torch.no_grad()
+def test_glm_tokenizer_keeps_a_kernel_that_takes_its_block_causal_mask(tiny):
+    processor, model = tiny
+    batch = processor(text=[_evalkit_prompt(processor, "Q?")], audio=[_audios()[0]])
+    args = (batch["glm_input_features"], batch["glm_attention_mask"])
+    codes = model.speech_tokenizer(*args)[0]
+    model.config.vq_config._attn_implementation = "flash_attention_2"
+    try:
+        assert torch.equal(model.speech_tokenizer(*args)[0], codes)
+        assert model.config.vq_config._attn_implementation == "sdpa"
+    finally:
+        model.config.vq_config._attn_implementation = "sdpa"

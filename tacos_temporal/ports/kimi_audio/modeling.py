@@ -106,6 +106,8 @@ class KimiAudioSpeechTokenizer(nn.Module):
         """``input_features`` (B, 128, F) and ``attention_mask`` (B, F) from ``WhisperFeatureExtractor``
         (``padding="longest"``, ``pad_to_multiple_of=1280``) -> codes (B, F // 8) and their validity."""
         cfg = self.config
+        if cfg._attn_implementation not in ("sdpa", "eager"):  # e.g. a model-wide flash-attention request:
+            cfg._attn_implementation = "sdpa"  # the block-causal mask needs a kernel that takes a 4-D float mask
         dtype = self.conv1.weight.dtype
         stride = self.conv1.stride[0] * self.conv2.stride[0]
         mask = attention_mask[:, ::stride]
