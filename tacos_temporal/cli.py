@@ -1,7 +1,7 @@
 """``tacos-temporal``: the command line.  Thin: each command parses its options and calls the library.
 
 Heavy modules (datasets, torch, matplotlib) are imported inside the commands, so ``--help`` is fast.
-Known errors print one line (``error: ...``); set ``TACOS_TEMPORAL_DEBUG=1`` for the traceback.
+Known errors print one line (``error: ...``, exit status 1); set ``TACOS_TEMPORAL_DEBUG=1`` for the traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ EXAMPLES: dict[str, list[str]] = {
     "convert-desta": ["tacos-temporal convert-desta --out models/desta2.5-audio"],
     "verify-desta": ["tacos-temporal verify-desta --model models/desta2.5-audio --reference desta_reference.pt"],
     "build": [
-        "tacos-temporal build --events ../shared/data/tacos_events/events_test.csv --items-only --out items_out",
+        "tacos-temporal build --items-only --out items_out",
+        "tacos-temporal build --items-only --split val --out items_val",
         "tacos-temporal build --tacos-dir ~/data/TACOS --out tacos_temporal_dataset",
         "tacos-temporal build --download --out tacos_temporal_dataset",
         "tacos-temporal build --tacos-dir demo_release --events strong --out my_variant --strict",
@@ -417,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--tacos-dir", help="local TACOS release folder (audio.zip or audio/, metadata.csv, ...)")
     source.add_argument("--download", action="store_true", help="download the TACOS release from Zenodo (1.6 GB, MD5-checked, resumable)")
-    p.add_argument("--events", help="event table CSV, or 'strong' for TACOS annotations_strong.csv (default: the table in --tacos-dir, else the authors' pinned table)")
+    p.add_argument("--events", help="event table CSV or URL, or 'strong' for TACOS annotations_strong.csv (default: the table in --tacos-dir, "
+                   "else the authors' pinned table: the test table ships with the package, val and train are downloaded)")
     p.add_argument("--mirror", help="base URL of a mirror of the TACOS files (with --download)")
     p.add_argument("--split", default="test", choices=("test", "val", "train"), help="event-table split (default: test)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the option rule (default: {DEFAULT_SEED})")
@@ -713,7 +715,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("TACOS_TEMPORAL_DEBUG"):
             raise
         print(f"error: {err}", file=sys.stderr)
-        print("(set TACOS_TEMPORAL_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -39,7 +39,7 @@ from .events import Annotations, read_event_table, read_strong_annotations
 from ..files import atomic_write_text, staged_output
 from .items import Item, write_items_jsonl
 from .selection import select_items
-from .sources import fetch_event_table, fetch_tacos, file_digest
+from .sources import default_event_table, fetch_event_table_url, fetch_tacos, file_digest, is_url
 from .tacos import TacosRelease
 from .views import CLIP_DURATION, view_columns, view_features
 
@@ -82,9 +82,13 @@ def load_events(
     else:
         if events is None:
             shipped = release.event_table(split) if release is not None else None
-            path = shipped if shipped is not None else fetch_event_table(split, progress=progress)
+            path = shipped if shipped is not None else default_event_table(split, progress=progress)
+        elif is_url(events):
+            path = fetch_event_table_url(str(events), progress=progress)
         else:
             path = Path(events)
+            if not path.is_file():
+                raise SourceError(f"--events {events}: no such file; pass an event table CSV, a URL, or 'strong'")
         annotations = read_event_table(path, known_clips=known, strict=strict)
         kind = "event_table"
     source = {"kind": kind, "path": Path(path).name, "sha256": file_digest(path, "sha256")}
@@ -179,9 +183,10 @@ def build(
 
     Args:
         out_dir (`str` or `Path`): output folder; must be empty or absent unless ``overwrite``.
-        events (`str` or `Path`, *optional*): event table path, or ``"strong"`` for TACOS
-            ``annotations_strong.csv``.  Default: the table shipped in ``tacos_dir``
-            (``events_<split>.csv``) if any, else the authors' pinned table (downloaded, sha256 checked).
+        events (`str` or `Path`, *optional*): event table path or ``http(s)://`` URL, or ``"strong"``
+            for TACOS ``annotations_strong.csv``.  Default: the table shipped in ``tacos_dir``
+            (``events_<split>.csv``) if any, else the authors' pinned table: for ``test`` the copy
+            shipped inside this package (offline), for ``val``/``train`` downloaded (sha256 checked).
         tacos_dir (`str` or `Path`, *optional*): a local TACOS release folder.
         download (`bool`, defaults to `False`): download the release from Zenodo into the cache
             (MD5 checked, resumable) instead of ``tacos_dir``.

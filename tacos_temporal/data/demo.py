@@ -13,7 +13,7 @@ corpus as plain data, without audio, so tests and docs can reason about it::
       test_split.csv          filename                     about 2/3 of the clips
       events_test.csv         idx,filename,subclass,intervals,question   test-split clips only
 
-``events_test.csv`` follows the event-table format of ``shared/data/tacos_events/``: one row per
+``events_test.csv`` follows the event-table format of ``tacos_temporal/data/tacos_events/``: one row per
 (clip, label), ``intervals`` like ``"[0.93-1.40, 2.28-2.75]"`` with two decimals.  The strong
 annotations hold the very same times (written with three decimals, as TACOS does), one row per
 interval, with a short free-text caption instead of the label.
