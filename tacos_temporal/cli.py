@@ -169,6 +169,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .harness.models import load_runner
+    from .harness.preflight import check_run_inputs
     from .harness.runner import evaluate_views
     from .scoring.metrics import judged_from_records, view_effects
     from .scoring.report import format_table
@@ -177,6 +178,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     base = _run_config(args)
     out = Path(args.out)
     runs = [(base.replace(view=view), out / view if len(views) > 1 else out) for view in views]
+    check_run_inputs([cfg for cfg, _ in runs], data=args.data, demo=args.demo, outs=[out])  # before the model loads
     # One model load for every view; views that feed the same audio share its prefix.
     results = evaluate_views(runs, data=args.data, demo=args.demo, runner=load_runner(base), overwrite=args.overwrite, progress=not args.quiet)
     judged = {}
@@ -200,6 +202,9 @@ def _run_config(args: argparse.Namespace, **fixed) -> "RunConfig":
     template = getattr(args, "prompt_template", None)
     if template is not None and Path(template).is_file():
         template = Path(template).read_text(encoding="utf-8")
+    elif template is not None and "{" not in template:
+        raise ConfigError(f"--prompt-template {template}: no such file, and as a template it has no field; pass a "
+                          "template file or a string with {question} and {options} (see tacos_temporal/data/prompts.py)")
     options = {
         "model": args.model,
         "view": args.view[0] if isinstance(args.view, list) else args.view,
@@ -353,8 +358,10 @@ def cmd_push_results(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_desta(args: argparse.Namespace) -> int:
+    from .data.locate import check_hub_repo
     from .ports.desta25.loading import convert
 
+    check_hub_repo(args.repo, repo_type="model", flag="--repo")  # one line at once when the Hub is unreachable
     print(f"wrote {convert(args.out, args.repo)}")
     return 0
 
@@ -364,6 +371,10 @@ def cmd_verify_desta(args: argparse.Namespace) -> int:
 
     from .ports.desta25.verify import verify
 
+    if not (Path(args.model) / "config.json").is_file():
+        raise ConfigError(f"--model {args.model} is not a converted DeSTA2.5 folder (no config.json); make one with: tacos-temporal convert-desta --out {args.model}")
+    if not Path(args.reference).is_file():
+        raise ConfigError(f"--reference {args.reference}: no such file; save it from the original package with the script in tacos_temporal/ports/desta25/verify.py")
     print(json.dumps(verify(args.model, args.reference, device=args.device), indent=2))
     return 0
 
@@ -714,7 +725,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TacosTemporalError as err:
         if os.environ.get("TACOS_TEMPORAL_DEBUG"):
             raise
-        print(f"error: {err}", file=sys.stderr)
+        # One line, whatever the message holds (a library's wrapped error may span several).
+        print("error: " + " ".join(line.strip() for line in str(err).splitlines() if line.strip()), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

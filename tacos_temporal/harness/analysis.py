@@ -22,6 +22,7 @@ from ..names import TASKS, VIEWS_WITH_AUDIO
 from ..scoring.metrics import compare, judged_from_records
 from .config import RunConfig
 from .models import ModelError, ModelRunner, load_runner
+from .preflight import check_run_inputs
 from .runner import evaluate, load_view, stratified_sample
 
 
@@ -48,6 +49,8 @@ def analyse_attention(
     from .audio import decode_clip
 
     out_dir = Path(out_dir)
+    if runner is None:
+        check_run_inputs([cfg], data=data, demo=demo, outs=[out_dir])
     dataset, source = load_view(cfg.view, data=data, demo=demo, seed=cfg.seed, progress=progress)
     runner = runner if runner is not None else load_runner(cfg)
     if not hasattr(runner, "model"):
@@ -156,6 +159,8 @@ def sweep(
     from .interventions import model_sizes
 
     out_dir = Path(out_dir)
+    if runner is None:
+        check_run_inputs([cfg], data=data, demo=demo, outs=[out_dir])
     runner = runner if runner is not None else load_runner(cfg)
     if not hasattr(runner, "model"):
         raise ModelError(f"{cfg.model} has no attention to steer")

@@ -70,6 +70,10 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
         dataset = load_view_dataset(path, config, progress=progress)
     except (ValueError, FileNotFoundError) as err:
         raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
+    except ConnectionError as err:  # datasets: "Couldn't reach 'ORG/NAME' on the Hub" (offline, or no network)
+        from ..data.locate import offline_hint
+
+        raise SourceError(f"cannot load view {config!r} from {path}: {str(err).splitlines()[0]}; {offline_hint()}") from err
     needed = [c for c in view_columns(config) if c in (*ITEM_FIELDS, AUDIO_COLUMN, "caption")]
     missing = [c for c in needed if c not in dataset.column_names]
     if missing:
