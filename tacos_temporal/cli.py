@@ -720,8 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .progress import library_progress
+
     try:
-        return args.func(args)
+        # The libraries' own bars (transformers' "Loading weights", datasets', uploads) follow --quiet
+        # too, and no bar is written into a log file.
+        with library_progress(not getattr(args, "quiet", False)):
+            return args.func(args)
     except TacosTemporalError as err:
         if os.environ.get("TACOS_TEMPORAL_DEBUG"):
             raise

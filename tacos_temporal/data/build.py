@@ -37,6 +37,7 @@ from ..names import (
 from .card import render_card
 from .events import Annotations, read_event_table, read_strong_annotations
 from ..files import atomic_write_text, staged_output
+from ..progress import progress_bar
 from .items import Item, write_items_jsonl
 from .selection import select_items
 from .sources import default_event_table, fetch_event_table_url, fetch_tacos, file_digest, is_url
@@ -97,14 +98,12 @@ def load_events(
 
 def _clip_problems(items: Sequence[Item], release: TacosRelease, views: Sequence[str], progress: bool) -> tuple[dict, dict]:
     """Decode every selected clip once; return durations and the clips with missing pieces by kind."""
-    from tqdm.auto import tqdm
-
     problems: dict[str, list[str]] = {"missing_audio": [], "undecodable_audio": [], "missing_caption": [], "missing_metadata": []}
     durations: dict[str, float] = {}
     clips = sorted({item.filename for item in items})
     needs_audio = any(view in VIEWS_WITH_AUDIO for view in views)
     needs_caption = any(view in VIEWS_WITH_CAPTION for view in views)
-    for filename in tqdm(clips, desc="checking clips", unit="clip", disable=not progress or None, leave=False):
+    for filename in progress_bar(clips, progress=progress, desc="checking clips", unit="clip", leave=False):
         if filename not in release.metadata:
             problems["missing_metadata"].append(filename)
         if needs_caption and not release.captions.get(filename):
@@ -250,9 +249,7 @@ def build(
                     f"built with fewer items: restore these files in {release.root} (or download the release "
                     "again with --download) and rebuild."
                 )
-            from tqdm.auto import tqdm
-
-            for view in tqdm(views, desc="writing views", unit="view", disable=not progress or None, leave=False):
+            for view in progress_bar(views, progress=progress, desc="writing views", unit="view", leave=False):
                 files.append(_write_view(tmp, view, items, release, durations))
             report["licenses"] = dict(sorted(Counter(release.metadata[f].license for f in {i.filename for i in items}).items()))
             atomic_write_text(tmp / "README.md", render_card(report))

@@ -625,11 +625,11 @@ def _write_tables(folder: Path, clips: Sequence[DemoClip], sample_rate: int) -> 
 
 
 def _write_audio_zip(path: Path, clips: Sequence[DemoClip], seed: int, sample_rate: int) -> None:
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         # delay=1: the bar only shows when the build takes longer than a second.
-        for clip in tqdm(clips, desc="demo audio", unit="clip", disable=None, delay=1.0, leave=False):
+        for clip in progress_bar(clips, desc="demo audio", unit="clip", delay=1.0, leave=False):
             data = _encode_mp3(_synth_clip(clip, seed, sample_rate), sample_rate, clip.filename)
             info = zipfile.ZipInfo(clip.filename, date_time=_ZIP_DATE)
             info.external_attr = 0o644 << 16

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ChecksumError, SourceError, check_name
+from ..progress import progress_bar
 from ..names import TACOS_RECORD
 from .naming import safe_join
 
@@ -181,10 +182,8 @@ def download(remote: RemoteFile, dest_dir: str | Path, *, progress: bool = True,
                     have = 0
                 length = response.headers.get("Content-Length")
                 total = (int(length) + have) if length is not None else remote.size
-                from tqdm.auto import tqdm
-
-                with open(partial, mode) as out, tqdm(
-                    total=total, initial=have, unit="B", unit_scale=True, desc=remote.name, disable=not progress or None, leave=False
+                with open(partial, mode) as out, progress_bar(
+                    progress=progress, total=total, initial=have, unit="B", unit_scale=True, desc=remote.name, leave=False
                 ) as bar:
                     try:
                         shutil.copyfileobj(_Tee(response, bar), out, CHUNK)

@@ -41,9 +41,9 @@ def analyse_attention(
     Returns ``{"rows": [...], "files": {...}}``; ``rows`` are :func:`attention.summarise` rows.
     """
     import torch
-    from tqdm.auto import tqdm
 
     from ..data.prompts import render_prompt
+    from ..progress import progress_bar
     from ..names import AUDIO_COLUMN, SILENCE
     from .attention import AttentionRecord, modality_masks, plot_layers, record_attention, summarise, write_csv
     from .audio import decode_clip
@@ -63,7 +63,7 @@ def analyse_attention(
     selected = stratified_sample([row["task"] for row in meta], cfg.limit, cfg.seed) if cfg.limit else list(range(len(meta)))
     steering = cfg.steering if cfg.steering.active else None
     records = []
-    for start in tqdm(range(0, len(selected), cfg.batch_size), desc="attention", unit="batch", disable=not progress or None):
+    for start in progress_bar(range(0, len(selected), cfg.batch_size), progress=progress, desc="attention", unit="batch"):
         batch = selected[start : start + cfg.batch_size]
         rows = [meta[i] for i in batch]
         texts = [runner.render(render_prompt(row, cfg.view, template=cfg.prompt_template), with_audio=with_audio) for row in rows]
