@@ -462,7 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run the main job on the built-in demo corpus",
         """
         End to end, offline: synthesise the demo corpus, build the three views, load each with
-        datasets.load_dataset, score the trivial baselines and write a report.
+        datasets.load_dataset, score the trivial baselines, evaluate a tiny UNTRAINED Qwen2-Audio on
+        every view (logprob mode; a few items in generate mode) and write OUT/report/report.md: views x
+        tasks with intervals, the baselines beside it, view effects, unparsed examples, plots.
         """,
     )
     p.add_argument("--out", required=True, help="output folder")
