@@ -735,6 +735,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # One line, whatever the message holds (a library's wrapped error may span several).
         print("error: " + " ".join(line.strip() for line in str(err).splitlines() if line.strip()), file=sys.stderr)
         return 1
+    except OSError as err:  # a file or folder the user named: missing, a file, not writable, disk full ...
+        if os.environ.get("TACOS_TEMPORAL_DEBUG"):
+            raise
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        print(f"error: {err.strerror or err}{where} ({type(err).__name__}); check the path and its permissions", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

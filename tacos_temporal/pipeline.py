@@ -48,6 +48,8 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
     from .scoring.report import ViewsReport, write_views_report
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} is a file; pass a folder for the demo run (--out)")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise BuildError(f"{out} is not empty; pass --overwrite to replace the demo run")
     release = make_demo_release(out / "release", seed=seed, overwrite=True)

@@ -253,3 +253,31 @@ def test_a_hub_id_without_the_hub_fails_at_once_with_one_line(argv, env, expecte
     else:
         assert "set HF_HUB_OFFLINE=1 to use a cached copy, or pass a local folder" in lines[0]
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--alphas", "-2"], "error: --alphas must all be > 0 (alpha), got -2"),
+        (["--alphas", "2", "--layers", "-1"], "error: --layers are 0-based layer indices (>= 0), got -1"),
+    ],
+)
+def test_bad_sweep_grids_are_one_line_before_any_model_load(extra, expected, demo_build, tmp_path, capsys, loads):
+    argv = ["sweep", "--model", "random", "--data", str(demo_build.out_dir), "--kind", "scale", "--out", str(tmp_path / "s"), *extra]
+    assert one_error_line(capsys, argv) == expected
+    assert loads == []
+
+
+def test_demo_into_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    assert one_error_line(capsys, ["demo", "--out", str(tmp_path / "taken"), "--quiet"]) == (
+        f"error: {tmp_path / 'taken'} is a file; pass a folder for the demo run (--out)")
+
+
+def test_an_unexpected_os_error_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch):
+    def fail(args):
+        open(tmp_path / "missing" / "file.txt", encoding="utf-8")
+
+    monkeypatch.setattr(cli, "cmd_env", fail)
+    assert one_error_line(capsys, ["env"]) == (
+        f"error: No such file or directory: {tmp_path / 'missing' / 'file.txt'} (FileNotFoundError); check the path and its permissions")

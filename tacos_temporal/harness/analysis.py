@@ -122,6 +122,11 @@ class SweepSpec:
     def __post_init__(self) -> None:
         if not 0.0 <= self.holdout < 1.0:
             raise ConfigError(f"holdout must be in [0, 1), got {self.holdout}")
+        bad = [a for a in self.alphas if not a > 0]
+        if bad:  # checked here, before any model is loaded
+            raise ConfigError(f"--alphas must all be > 0 ({'tau' if self.kind == 'redistribute' else 'alpha'}), got {bad[0]:g}")
+        if self.layers is not None and any(layer < 0 for layer in self.layers):
+            raise ConfigError(f"--layers are 0-based layer indices (>= 0), got {min(self.layers)}")
         if not self.alphas:
             raise ConfigError("give at least one alpha")
 
