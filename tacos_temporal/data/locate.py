@@ -97,12 +97,24 @@ def check_data(data: str | Path, views: tuple[str, ...] | list[str] = ("audio_on
                               f"build the views from the audio: tacos-temporal build --tacos-dir TACOS_DIR --out {value} --overwrite")
         if not (path / "README.md").is_file() and not data_dir.is_dir():
             raise SourceError(f"--data {value} is not a built dataset (no README.md, no data/); {build_hint}")
-        if data_dir.is_dir():
-            missing = [c for c in configs if not any((data_dir / c).glob("*.parquet"))]
-            if missing:
-                raise SourceError(f"--data {value} has no {', '.join(missing)} view (no data/{missing[0]}/*.parquet); "
-                                  f"rebuild it with: tacos-temporal build ... --out {value} --views {' '.join(configs)} --overwrite")
+        missing = [c for c in configs if not _config_has_files(path, c)]
+        if missing:
+            raise SourceError(f"--data {value} has no {', '.join(missing)} view (no data files for it); "
+                              f"rebuild it with: tacos-temporal build ... --out {value} --views {' '.join(configs)} --overwrite")
         return
     if not is_repo_id(value):
         raise SourceError(f"--data {value}: no such folder; {build_hint}")
     check_hub_repo(value, repo_type="dataset", flag="--data", local_hint=build_hint)
+
+
+def _config_has_files(folder: Path, config: str) -> bool:
+    """Whether ``config`` has data files: the paths its ``configs:`` entry in README.md declares, or
+    ``data/<config>/*.parquet`` (the layout ``tacos-temporal build`` writes)."""
+    card = folder / "README.md"
+    if card.is_file():
+        text = card.read_text(encoding="utf-8", errors="replace")
+        block = re.search(rf"- config_name: {re.escape(config)}\n(.*?)(?=\n\s*- config_name:|\n---|\Z)", text, flags=re.S)
+        patterns = re.findall(r"path: ['\"]?([^'\"\n]+)", block.group(1)) if block else []
+        if patterns:
+            return any(any(folder.glob(pattern.strip())) for pattern in patterns)
+    return any((folder / "data" / config).glob("*.parquet"))
