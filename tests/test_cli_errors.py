@@ -122,6 +122,14 @@ def test_a_hub_dataset_that_does_not_exist_is_one_line(hub, tmp_path, capsys, lo
     assert loads == []
 
 
+def test_a_hub_dataset_that_exists_passes_the_check(hub):
+    from tacos_temporal.data.locate import check_data
+
+    hub.create_repo("tacos-org/tacos_temporal", "dataset")
+    assert check_data("tacos-org/tacos_temporal", ["audio_only", "silence"]) is None
+    assert [r.path for r in hub.seen("GET", "/api/datasets/")] == ["/api/datasets/tacos-org/tacos_temporal"]
+
+
 # --- --model and other options, before the model -------------------------------------------------
 
 

@@ -57,7 +57,7 @@ def check_hub_repo(repo_id: str, *, repo_type: str, flag: str, revision: str | N
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
     endpoint = constants.ENDPOINT
-    kind = {"dataset": "dataset", "model": "model"}.get(repo_type, repo_type)
+    kind = repo_type
     try:
         HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, timeout=HUB_TIMEOUT_S)
     except GatedRepoError as err:
