@@ -1,7 +1,7 @@
 """``tacos-temporal``: the command line.  Thin: each command parses its options and calls the library.
 
 Heavy modules (datasets, torch, matplotlib) are imported inside the commands, so ``--help`` is fast.
-Known errors print one line (``error: ...``); set ``TACOS_TEMPORAL_DEBUG=1`` for the traceback.
+Known errors print one line (``error: ...``, exit status 1); set ``TACOS_TEMPORAL_DEBUG=1`` for the traceback.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ EXAMPLES: dict[str, list[str]] = {
     "convert-kimi": ["tacos-temporal convert-kimi --out models/kimi-audio-7b-instruct"],
     "verify-kimi": ["tacos-temporal verify-kimi --model models/kimi-audio-7b-instruct --reference kimi_reference --dtype bfloat16"],
     "build": [
-        "tacos-temporal build --events ../shared/data/tacos_events/events_test.csv --items-only --out items_out",
+        "tacos-temporal build --items-only --out items_out",
+        "tacos-temporal build --items-only --split val --out items_val",
         "tacos-temporal build --tacos-dir ~/data/TACOS --out tacos_temporal_dataset",
         "tacos-temporal build --download --out tacos_temporal_dataset",
         "tacos-temporal build --tacos-dir demo_release --events strong --out my_variant --strict",
@@ -172,6 +173,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .harness.models import load_runner
+    from .harness.preflight import check_run_inputs
     from .harness.runner import evaluate_views
     from .scoring.metrics import judged_from_records, view_effects
     from .scoring.report import format_table
@@ -180,6 +182,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     base = _run_config(args)
     out = Path(args.out)
     runs = [(base.replace(view=view), out / view if len(views) > 1 else out) for view in views]
+    check_run_inputs([cfg for cfg, _ in runs], data=args.data, demo=args.demo, outs=[out])  # before the model loads
     # One model load for every view; views that feed the same audio share its prefix.
     results = evaluate_views(runs, data=args.data, demo=args.demo, runner=load_runner(base), overwrite=args.overwrite, progress=not args.quiet)
     judged = {}
@@ -203,6 +206,9 @@ def _run_config(args: argparse.Namespace, **fixed) -> "RunConfig":
     template = getattr(args, "prompt_template", None)
     if template is not None and Path(template).is_file():
         template = Path(template).read_text(encoding="utf-8")
+    elif template is not None and "{" not in template:
+        raise ConfigError(f"--prompt-template {template}: no such file, and as a template it has no field; pass a "
+                          "template file or a string with {question} and {options} (see tacos_temporal/data/prompts.py)")
     options = {
         "model": args.model,
         "view": args.view[0] if isinstance(args.view, list) else args.view,
@@ -361,8 +367,10 @@ def cmd_push_results(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_desta(args: argparse.Namespace) -> int:
+    from .data.locate import check_hub_repo
     from .ports.desta25.loading import convert
 
+    check_hub_repo(args.repo, repo_type="model", flag="--repo")  # one line at once when the Hub is unreachable
     print(f"wrote {convert(args.out, args.repo)}")
     return 0
 
@@ -372,6 +380,10 @@ def cmd_verify_desta(args: argparse.Namespace) -> int:
 
     from .ports.desta25.verify import verify
 
+    if not (Path(args.model) / "config.json").is_file():
+        raise ConfigError(f"--model {args.model} is not a converted DeSTA2.5 folder (no config.json); make one with: tacos-temporal convert-desta --out {args.model}")
+    if not Path(args.reference).is_file():
+        raise ConfigError(f"--reference {args.reference}: no such file; save it from the original package with the script in tacos_temporal/ports/desta25/verify.py")
     print(json.dumps(verify(args.model, args.reference, device=args.device), indent=2))
     return 0
 
@@ -443,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--tacos-dir", help="local TACOS release folder (audio.zip or audio/, metadata.csv, ...)")
     source.add_argument("--download", action="store_true", help="download the TACOS release from Zenodo (1.6 GB, MD5-checked, resumable)")
-    p.add_argument("--events", help="event table CSV, or 'strong' for TACOS annotations_strong.csv (default: the table in --tacos-dir, else the authors' pinned table)")
+    p.add_argument("--events", help="event table CSV or URL, or 'strong' for TACOS annotations_strong.csv (default: the table in --tacos-dir, "
+                   "else the authors' pinned table: the test table ships with the package, val and train are downloaded)")
     p.add_argument("--mirror", help="base URL of a mirror of the TACOS files (with --download)")
     p.add_argument("--split", default="test", choices=("test", "val", "train"), help="event-table split (default: test)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the option rule (default: {DEFAULT_SEED})")
@@ -475,7 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run the main job on the built-in demo corpus",
         """
         End to end, offline: synthesise the demo corpus, build the three views, load each with
-        datasets.load_dataset, score the trivial baselines and write a report.
+        datasets.load_dataset, score the trivial baselines, evaluate a tiny UNTRAINED Qwen2-Audio on
+        every view (logprob mode; a few items in generate mode) and write OUT/report/report.md: views x
+        tasks with intervals, the baselines beside it, view effects, unparsed examples, plots.
         """,
     )
     p.add_argument("--out", required=True, help="output folder")
@@ -749,13 +764,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .progress import library_progress
+
     try:
-        return args.func(args)
+        # The libraries' own bars (transformers' "Loading weights", datasets', uploads) follow --quiet
+        # too, and no bar is written into a log file.
+        with library_progress(not getattr(args, "quiet", False)):
+            return args.func(args)
     except TacosTemporalError as err:
         if os.environ.get("TACOS_TEMPORAL_DEBUG"):
             raise
-        print(f"error: {err}", file=sys.stderr)
-        print("(set TACOS_TEMPORAL_DEBUG=1 for the traceback)", file=sys.stderr)
+        # One line, whatever the message holds (a library's wrapped error may span several).
+        print("error: " + " ".join(line.strip() for line in str(err).splitlines() if line.strip()), file=sys.stderr)
+        return 1
+    except OSError as err:  # a file or folder the user named: missing, a file, not writable, disk full ...
+        if os.environ.get("TACOS_TEMPORAL_DEBUG"):
+            raise
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        print(f"error: {err.strerror or err}{where} ({type(err).__name__}); check the path and its permissions", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

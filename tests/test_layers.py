@@ -15,6 +15,7 @@ RANKS = {
     "names": 0,
     "errors": 0,
     "files": 0,
+    "progress": 0,
     "data": 1,
     "scoring": 2,
     "ports": 3,

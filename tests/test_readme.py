@@ -29,3 +29,23 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
     # the parser examples print what the README says they do
     assert out.count("Parsed(letter='B'") == 2
     assert "Parsed(letter=None" in out
+
+
+def test_readme_shows_the_papers_accuracy_table_from_paper_py():
+    from tacos_temporal.harness.paper import ACCURACY, accuracy_markdown
+
+    table = accuracy_markdown()
+    assert table in (REPO / "README.md").read_text(encoding="utf-8")
+    assert "| Qwen2-Audio | 30.9 / 28.1 / 32.5 | 63.6 / 46.5 / 58.9 |" in table
+    assert len(table.splitlines()) == 2 + len(ACCURACY)
+
+
+def test_nothing_in_the_repository_needs_a_folder_beside_the_clone():
+    """A user's clone has nothing next to it: no test, bench, README, Makefile or code reads a sibling folder."""
+    sibling = "../" + "shared"
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    offenders = [name for name in files if not name.endswith(".csv") and (REPO / name).is_file()
+                 and sibling in (REPO / name).read_text(encoding="utf-8", errors="replace")]
+    assert offenders == []

@@ -37,9 +37,10 @@ from ..names import (
 from .card import render_card
 from .events import Annotations, read_event_table, read_strong_annotations
 from ..files import atomic_write_text, staged_output
+from ..progress import progress_bar
 from .items import Item, write_items_jsonl
 from .selection import select_items
-from .sources import fetch_event_table, fetch_tacos, file_digest
+from .sources import default_event_table, fetch_event_table_url, fetch_tacos, file_digest, is_url
 from .tacos import TacosRelease
 from .views import CLIP_DURATION, view_columns, view_features
 
@@ -82,9 +83,13 @@ def load_events(
     else:
         if events is None:
             shipped = release.event_table(split) if release is not None else None
-            path = shipped if shipped is not None else fetch_event_table(split, progress=progress)
+            path = shipped if shipped is not None else default_event_table(split, progress=progress)
+        elif is_url(events):
+            path = fetch_event_table_url(str(events), progress=progress)
         else:
             path = Path(events)
+            if not path.is_file():
+                raise SourceError(f"--events {events}: no such file; pass an event table CSV, a URL, or 'strong'")
         annotations = read_event_table(path, known_clips=known, strict=strict)
         kind = "event_table"
     source = {"kind": kind, "path": Path(path).name, "sha256": file_digest(path, "sha256")}
@@ -93,14 +98,12 @@ def load_events(
 
 def _clip_problems(items: Sequence[Item], release: TacosRelease, views: Sequence[str], progress: bool) -> tuple[dict, dict]:
     """Decode every selected clip once; return durations and the clips with missing pieces by kind."""
-    from tqdm.auto import tqdm
-
     problems: dict[str, list[str]] = {"missing_audio": [], "undecodable_audio": [], "missing_caption": [], "missing_metadata": []}
     durations: dict[str, float] = {}
     clips = sorted({item.filename for item in items})
     needs_audio = any(view in VIEWS_WITH_AUDIO for view in views)
     needs_caption = any(view in VIEWS_WITH_CAPTION for view in views)
-    for filename in tqdm(clips, desc="checking clips", unit="clip", disable=not progress or None, leave=False):
+    for filename in progress_bar(clips, progress=progress, desc="checking clips", unit="clip", leave=False):
         if filename not in release.metadata:
             problems["missing_metadata"].append(filename)
         if needs_caption and not release.captions.get(filename):
@@ -179,9 +182,10 @@ def build(
 
     Args:
         out_dir (`str` or `Path`): output folder; must be empty or absent unless ``overwrite``.
-        events (`str` or `Path`, *optional*): event table path, or ``"strong"`` for TACOS
-            ``annotations_strong.csv``.  Default: the table shipped in ``tacos_dir``
-            (``events_<split>.csv``) if any, else the authors' pinned table (downloaded, sha256 checked).
+        events (`str` or `Path`, *optional*): event table path or ``http(s)://`` URL, or ``"strong"``
+            for TACOS ``annotations_strong.csv``.  Default: the table shipped in ``tacos_dir``
+            (``events_<split>.csv``) if any, else the authors' pinned table: for ``test`` the copy
+            shipped inside this package (offline), for ``val``/``train`` downloaded (sha256 checked).
         tacos_dir (`str` or `Path`, *optional*): a local TACOS release folder.
         download (`bool`, defaults to `False`): download the release from Zenodo into the cache
             (MD5 checked, resumable) instead of ``tacos_dir``.
@@ -245,9 +249,7 @@ def build(
                     f"built with fewer items: restore these files in {release.root} (or download the release "
                     "again with --download) and rebuild."
                 )
-            from tqdm.auto import tqdm
-
-            for view in tqdm(views, desc="writing views", unit="view", disable=not progress or None, leave=False):
+            for view in progress_bar(views, progress=progress, desc="writing views", unit="view", leave=False):
                 files.append(_write_view(tmp, view, items, release, durations))
             report["licenses"] = dict(sorted(Counter(release.metadata[f].license for f in {i.filename for i in items}).items()))
             atomic_write_text(tmp / "README.md", render_card(report))

@@ -13,7 +13,7 @@ corpus as plain data, without audio, so tests and docs can reason about it::
       test_split.csv          filename                     about 2/3 of the clips
       events_test.csv         idx,filename,subclass,intervals,question   test-split clips only
 
-``events_test.csv`` follows the event-table format of ``shared/data/tacos_events/``: one row per
+``events_test.csv`` follows the event-table format of ``tacos_temporal/data/tacos_events/``: one row per
 (clip, label), ``intervals`` like ``"[0.93-1.40, 2.28-2.75]"`` with two decimals.  The strong
 annotations hold the very same times (written with three decimals, as TACOS does), one row per
 interval, with a short free-text caption instead of the label.
@@ -625,11 +625,11 @@ def _write_tables(folder: Path, clips: Sequence[DemoClip], sample_rate: int) -> 
 
 
 def _write_audio_zip(path: Path, clips: Sequence[DemoClip], seed: int, sample_rate: int) -> None:
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         # delay=1: the bar only shows when the build takes longer than a second.
-        for clip in tqdm(clips, desc="demo audio", unit="clip", disable=None, delay=1.0, leave=False):
+        for clip in progress_bar(clips, desc="demo audio", unit="clip", delay=1.0, leave=False):
             data = _encode_mp3(_synth_clip(clip, seed, sample_rate), sample_rate, clip.filename)
             info = zipfile.ZipInfo(clip.filename, date_time=_ZIP_DATE)
             info.external_attr = 0o644 << 16

@@ -2,7 +2,7 @@
 
 Two sources are accepted:
 
-* the **event table** (``shared/data/tacos_events/`` format, the benchmark's source): CSV with
+* the **event table** (``tacos_temporal/data/tacos_events/`` format, the benchmark's source): CSV with
   ``idx,filename,subclass,intervals,question``, one row per (clip, label), ``intervals`` like
   ``"[0.93-1.40, 2.28-2.75]"``;
 * TACOS ``annotations_strong.csv`` (``filename,text,onset,offset``, one row per occurrence), for users

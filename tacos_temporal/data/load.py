@@ -23,17 +23,12 @@ def folder_fingerprint(folder: Path) -> str:
 
 @contextlib.contextmanager
 def datasets_progress(enabled: bool):
-    """Show or hide datasets' own progress bars ("Generating test split") inside the block."""
-    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+    """Show or hide datasets' own progress bars ("Generating test split") inside the block (and off
+    when stderr is not a terminal: :func:`tacos_temporal.progress.library_progress`)."""
+    from ..progress import library_progress
 
-    was_disabled = are_progress_bars_disabled()
-    if not enabled:
-        disable_progress_bars()
-    try:
+    with library_progress(enabled):
         yield
-    finally:
-        if not was_disabled:
-            enable_progress_bars()
 
 
 def load_view_dataset(source: str | Path, config: str, *, progress: bool = True):

@@ -130,7 +130,8 @@ def select_items(
 
     ```py
     >>> from tacos_temporal import select_items
-    >>> items = select_items("../shared/data/tacos_events/events_test.csv")  # doctest: +SKIP
+    >>> from tacos_temporal.data.sources import bundled_event_table
+    >>> items = select_items(bundled_event_table())  # doctest: +SKIP
     >>> len(items)  # doctest: +SKIP
     1657
     ```

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ChecksumError, SourceError, check_name
+from ..progress import progress_bar
 from ..names import TACOS_RECORD
 from .naming import safe_join
 
@@ -71,7 +72,7 @@ TACOS_FILES: dict[str, RemoteFile] = {
     )
 }
 
-#: The benchmark authors' event tables, pinned to a commit (shared/data/tacos_events/README.md).
+#: The benchmark authors' event tables, pinned to a commit (data/tacos_events/README.md).
 EVENT_TABLES: dict[str, RemoteFile] = {
     split: RemoteFile(f"events_{split}.csv", EVENTS_URL.format(split=split), None, None, sha256)
     for split, sha256 in (
@@ -181,10 +182,8 @@ def download(remote: RemoteFile, dest_dir: str | Path, *, progress: bool = True,
                     have = 0
                 length = response.headers.get("Content-Length")
                 total = (int(length) + have) if length is not None else remote.size
-                from tqdm.auto import tqdm
-
-                with open(partial, mode) as out, tqdm(
-                    total=total, initial=have, unit="B", unit_scale=True, desc=remote.name, disable=not progress or None, leave=False
+                with open(partial, mode) as out, progress_bar(
+                    progress=progress, total=total, initial=have, unit="B", unit_scale=True, desc=remote.name, leave=False
                 ) as bar:
                     try:
                         shutil.copyfileobj(_Tee(response, bar), out, CHUNK)
@@ -250,3 +249,33 @@ def fetch_event_table(split: str = "test", *, dest_dir: str | Path | None = None
     if url is not None:
         remote = RemoteFile(remote.name, url, remote.size, remote.md5, remote.sha256)
     return download(remote, Path(dest_dir) if dest_dir is not None else cache_root() / "events", progress=progress)
+
+
+def is_url(value: str | Path) -> bool:
+    """Whether ``value`` is an ``http(s)://`` URL (rather than a local path)."""
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def default_event_table(split: str = "test", *, progress: bool = True) -> Path:
+    """The event table of ``split`` when none is given: the shipped copy for ``test`` (offline), else
+    the authors' pinned table downloaded into the cache (``val``, ``train``; sha256 checked)."""
+    check_name("event-table split", split, tuple(EVENT_TABLES))
+    if split == "test":
+        return bundled_event_table()
+    return fetch_event_table(split, progress=progress)
+
+
+def fetch_event_table_url(url: str, *, dest_dir: str | Path | None = None, progress: bool = True) -> Path:
+    """Download an event table from ``url`` (``build --events URL``).
+
+    A pinned table's URL is checked against its sha256; any other URL has no published checksum, so it
+    is downloaded afresh on every call into a cache folder named after the URL (its sha256 is recorded
+    in ``build_report.json`` by the builder).
+    """
+    for remote in EVENT_TABLES.values():
+        if remote.url == url:
+            return download(remote, Path(dest_dir) if dest_dir is not None else cache_root() / "events", progress=progress)
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    dest = Path(dest_dir) if dest_dir is not None else cache_root() / "events" / f"url-{key}"
+    (dest / "events.csv").unlink(missing_ok=True)
+    return download(RemoteFile("events.csv", url), dest, progress=progress)

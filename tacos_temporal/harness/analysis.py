@@ -22,6 +22,7 @@ from ..names import TASKS, VIEWS_WITH_AUDIO
 from ..scoring.metrics import compare, judged_from_records
 from .config import RunConfig
 from .models import ModelError, ModelRunner, load_runner
+from .preflight import check_run_inputs
 from .runner import evaluate, load_view, stratified_sample
 
 
@@ -40,14 +41,16 @@ def analyse_attention(
     Returns ``{"rows": [...], "files": {...}}``; ``rows`` are :func:`attention.summarise` rows.
     """
     import torch
-    from tqdm.auto import tqdm
 
     from ..data.prompts import render_prompt
+    from ..progress import progress_bar
     from ..names import AUDIO_COLUMN, SILENCE
     from .attention import AttentionRecord, modality_masks, plot_layers, record_attention, summarise, write_csv
     from .audio import decode_clip
 
     out_dir = Path(out_dir)
+    if runner is None:
+        check_run_inputs([cfg], data=data, demo=demo, outs=[out_dir])
     dataset, source = load_view(cfg.view, data=data, demo=demo, seed=cfg.seed, progress=progress)
     runner = runner if runner is not None else load_runner(cfg)
     if not hasattr(runner, "model"):
@@ -60,7 +63,7 @@ def analyse_attention(
     selected = stratified_sample([row["task"] for row in meta], cfg.limit, cfg.seed) if cfg.limit else list(range(len(meta)))
     steering = cfg.steering if cfg.steering.active else None
     records = []
-    for start in tqdm(range(0, len(selected), cfg.batch_size), desc="attention", unit="batch", disable=not progress or None):
+    for start in progress_bar(range(0, len(selected), cfg.batch_size), progress=progress, desc="attention", unit="batch"):
         batch = selected[start : start + cfg.batch_size]
         rows = [meta[i] for i in batch]
         texts = [runner.render(render_prompt(row, cfg.view, template=cfg.prompt_template), with_audio=with_audio) for row in rows]
@@ -119,6 +122,11 @@ class SweepSpec:
     def __post_init__(self) -> None:
         if not 0.0 <= self.holdout < 1.0:
             raise ConfigError(f"holdout must be in [0, 1), got {self.holdout}")
+        bad = [a for a in self.alphas if not a > 0]
+        if bad:  # checked here, before any model is loaded
+            raise ConfigError(f"--alphas must all be > 0 ({'tau' if self.kind == 'redistribute' else 'alpha'}), got {bad[0]:g}")
+        if self.layers is not None and any(layer < 0 for layer in self.layers):
+            raise ConfigError(f"--layers are 0-based layer indices (>= 0), got {min(self.layers)}")
         if not self.alphas:
             raise ConfigError("give at least one alpha")
 
@@ -156,6 +164,8 @@ def sweep(
     from .interventions import model_sizes
 
     out_dir = Path(out_dir)
+    if runner is None:
+        check_run_inputs([cfg], data=data, demo=demo, outs=[out_dir])
     runner = runner if runner is not None else load_runner(cfg)
     if not hasattr(runner, "model"):
         raise ModelError(f"{cfg.model} has no attention to steer")

@@ -1,8 +1,9 @@
 """The numbers the paper reports, for side-by-side reports (never for tests of our code).
 
 Source: Kulkarni et al., "A Closer Look at Failure Modes in Temporal Understanding of Large
-Audio-Language Models" (Interspeech 2026, arXiv 2606.17417), as collected in
-shared/reference/benchmark.md (section 6) and interventions.md.  Accuracy in percent.
+Audio-Language Models" (Interspeech 2026, arXiv 2606.17417): its accuracy table (views x tasks) and
+its interventions section.  Accuracy in percent.  The README's "Reproduce the paper" section shows
+:func:`accuracy_markdown` (tests/test_readme.py keeps the two equal).
 """
 
 from __future__ import annotations
@@ -61,3 +62,17 @@ BEST_LAYER: dict[str, dict[str, float]] = {
     "Audio-Flamingo-3": {"layer": 20, "alpha": 2.0, "gain": 4.6},
     "DeSTA2.5-Audio": {"layer": 9, "alpha": 0.2, "gain": 1.8},
 }
+
+
+#: Short names of the views in the paper's table.
+VIEW_SHORT = {AUDIO_ONLY: "AQA", CAPTION_ONLY: "CQA", AUDIO_CAPTION: "ACQA", SILENCE: "silence"}
+
+
+def accuracy_markdown() -> str:
+    """:data:`ACCURACY` as a Markdown table (one row per model, EO / LO / LD per view), as in the README."""
+    views = tuple(VIEW_SHORT)
+    lines = ["| model | " + " | ".join(f"{VIEW_SHORT[v]} EO / LO / LD" for v in views) + " |",
+             "|---|" + "---:|" * len(views)]
+    for model, by_view in ACCURACY.items():
+        lines.append(f"| {model} | " + " | ".join(" / ".join(f"{by_view[v][t]:.1f}" for t in _TASKS) for v in views) + " |")
+    return "\n".join(lines)

@@ -26,6 +26,7 @@ from . import paper
 from .analysis import SweepSpec, sweep
 from .config import RunConfig
 from .models import ModelRunner, load_runner
+from .preflight import check_run_inputs
 from .runner import evaluate
 
 
@@ -105,6 +106,8 @@ def reproduce(
     """Run the recipe's grid into ``out_dir`` and write ``report.md``; return the numbers."""
     out_dir = Path(out_dir)
     base = RunConfig(model=model or recipe.model, mode=recipe.mode, dtype=recipe.dtype, limit=limit, batch_size=batch_size)
+    if runner is None:
+        check_run_inputs([base.replace(view=view) for view in recipe.views], data=data, demo=demo, outs=[out_dir])
     runner = runner if runner is not None else load_runner(base)
     views = {}
     for view in recipe.views:

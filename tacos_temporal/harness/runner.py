@@ -70,6 +70,10 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
         dataset = load_view_dataset(path, config, progress=progress)
     except (ValueError, FileNotFoundError) as err:
         raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
+    except ConnectionError as err:  # datasets: "Couldn't reach 'ORG/NAME' on the Hub" (offline, or no network)
+        from ..data.locate import offline_hint
+
+        raise SourceError(f"cannot load view {config!r} from {path}: {str(err).splitlines()[0]}; {offline_hint()}") from err
     needed = [c for c in view_columns(config) if c in (*ITEM_FIELDS, AUDIO_COLUMN, "caption")]
     missing = [c for c in needed if c not in dataset.column_names]
     if missing:
@@ -270,7 +274,11 @@ def evaluate_views(
     started = time.perf_counter()
     rank, world = _distributed()
     load_started = time.perf_counter()
-    runner = runner if runner is not None else load_runner(runs[0][0])
+    if runner is None:
+        from ..progress import library_progress
+
+        with library_progress(progress):  # transformers' "Loading weights" bar follows --quiet
+            runner = load_runner(runs[0][0])
     load_seconds = time.perf_counter() - load_started
     clips = ClipCache()
     tracks = [_prepare_track(cfg, Path(out_dir), runner, data=data, demo=demo, overwrite=overwrite, progress=progress, rank=rank, world=world) for cfg, out_dir in runs]
@@ -379,7 +387,7 @@ def _clip_audio(track: _Track, clips: ClipCache, runner: ModelRunner, index: int
 def _answer(members: list[_Track], runner: ModelRunner, clips: ClipCache, *, progress: bool, rank: int) -> None:
     """Answer the open items of ``members`` (one track, or tracks sharing audio prefixes) in batches,
     appending each batch's records to its track's samples file as soon as it is done."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     first = members[0]
     cfg, reuse, decode_audio = first.cfg, first.reuse, first.decode_audio
@@ -394,7 +402,7 @@ def _answer(members: list[_Track], runner: ModelRunner, clips: ClipCache, *, pro
     handles = {id(track): track.samples_path.open("a", encoding="utf-8") for track in members}
     views = "+".join(track.cfg.view for track in members)
     try:
-        with tqdm(total=len(entries), desc=f"{views} {cfg.mode}", unit="item", disable=not progress or None, position=rank) as bar:
+        with progress_bar(progress=progress, total=len(entries), desc=f"{views} {cfg.mode}", unit="item", position=rank) as bar:
             size, queue = cfg.batch_size, list(entries)
             while queue:
                 batch = _take(queue, size, by_clip=reuse)

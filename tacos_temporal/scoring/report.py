@@ -13,7 +13,8 @@ never sees a half-written report.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tacos_temporal.errors import ScoringError
@@ -21,7 +22,7 @@ from tacos_temporal.files import atomic_write, atomic_write_text
 from tacos_temporal.names import ALL_VIEWS, CHANCE, LETTERS, TASK_TITLES, TASKS, VIEW_TITLES
 from tacos_temporal.scoring.metrics import NONE_LETTER
 
-__all__ = ["format_comparison", "format_table", "write_report"]
+__all__ = ["DEFAULT_SECTIONS", "ViewsReport", "format_comparison", "format_table", "write_report", "write_views_report"]
 
 REPORT_FILE = "report.md"
 ACCURACY_PLOT = "accuracy_by_task.png"
@@ -244,6 +245,13 @@ def _figure(width: float, height: float):
     return fig
 
 
+def _wrap_title(title: str, fig) -> str:
+    """``title`` broken into lines that fit the figure's width (about 11 characters per inch at 10 pt)."""
+    import textwrap
+
+    return textwrap.fill(title, width=max(30, int(fig.get_figwidth() * 11)))
+
+
 def _save_png(fig, path: Path) -> Path:
     return atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
 
@@ -270,20 +278,22 @@ def _accuracy_plot(scores: Mapping, title: str, path: Path) -> Path:
             low.append(0.0 if value is None else 100.0 * (value - scores.get(f"{key}_ci_low", value)))
             high.append(0.0 if value is None else 100.0 * (scores.get(f"{key}_ci_high", value) - value))
         pos = x - 0.4 + width * (s + 0.5)
-        ax.bar(pos, values, width, yerr=[low, high], capsize=4, label=label,
-               color=colors[s % len(colors)], ecolor="#333333")
-        # Values sit at the foot of each bar, clear of the error bars.
-        for p, v in zip(pos, values):
+        color = colors[s % len(colors)]
+        # A thin edge in the bar's own colour keeps a bar of 0 % visible as a line on the axis.
+        ax.bar(pos, values, width * 0.92, yerr=[low, high], capsize=3, label=label,
+               color=color, edgecolor=color, linewidth=1.0, ecolor="#333333", error_kw={"elinewidth": 1.0})
+        # Each value sits just above the top of its interval, so no whisker crosses it.
+        for p, v, up in zip(pos, values, high):
             if not np.isnan(v):
-                inside = v >= 8.0
-                ax.text(p, 1.5 if inside else v + 1.0, f"{v:.1f}", ha="center", va="bottom", fontsize=8,
-                        color="white" if inside else "#222222", fontweight="bold" if inside else "normal")
+                ax.text(p, v + up + 1.0, f"{v:.0f}" if len(series) > 2 else f"{v:.1f}", ha="center", va="bottom",
+                        fontsize=7 if len(series) > 2 else 8, color="#222222")
     chance = 100.0 * scores.get("chance", CHANCE)
     ax.axhline(chance, color="#b22222", linestyle="--", linewidth=1.2, label=f"chance ({chance:.0f} %)")
     ax.set_xticks(x, [g for g, _ in groups])
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 112)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel(f"accuracy (%), {_level(scores)} CI")
-    ax.set_title(title)
+    ax.set_title(_wrap_title(title, fig), fontsize=10)
     # Below the axes, so that no bar or interval is hidden behind it.
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(series) + 1, fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
@@ -309,7 +319,7 @@ def _letter_plot(scores: Mapping, title: str, path: Path) -> Path:
     ax.set_xticks(x, [*LETTERS, "none\n(parse failure)"])
     ax.set_ylabel("share of items (%)")
     ax.set_ylim(0, max(105.0 / len(LETTERS), *predicted, *answers) * 1.15)
-    ax.set_title(f"{title}: letter distribution")
+    ax.set_title(_wrap_title(f"Letter distribution: {title}", fig), fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _save_png(fig, path)
@@ -346,3 +356,251 @@ def write_report(
         "accuracy_by_task": _accuracy_plot(scores, title, out / ACCURACY_PLOT),
         "letter_distribution": _letter_plot(scores, title, out / LETTER_PLOT),
     }
+
+
+# --- a model's report over the views: a list of sections -------------------------------------------
+#
+# ``write_views_report`` writes what the paper reports for one model (views x tasks with intervals,
+# the silence control, caption reliance and audio gain) beside the trivial baselines, with plots.
+# The report is a list of *sections*: functions ``(report, out_dir) -> list[str]`` returning Markdown
+# lines (and writing any plot they show into ``out_dir``).  Add a section by passing
+# ``sections=[*DEFAULT_SECTIONS, my_section]``; add rows beside the baselines through
+# ``ViewsReport.baselines`` (any name -> a ``score()`` dict).
+
+VIEW_SHORT = {"audio_only": "AQA", "caption_only": "CQA", "audio_caption": "ACQA", "silence": "Silence"}
+SCORES_FILE = "scores.json"
+
+
+@dataclass
+class ViewsReport:
+    """What a report over a model's views shows; every section reads what it needs from it.
+
+    Args:
+        title (`str`): the report's heading (model and data).
+        scores (`dict[str, Mapping]`): view -> :func:`~tacos_temporal.scoring.metrics.score` of that view's run.
+        effects (`Mapping`, *optional*): :func:`~tacos_temporal.scoring.metrics.view_effects` of the views.
+        baselines (`dict[str, Mapping]`): name -> ``score()`` of a baseline on the same items, shown beside the model.
+        notes (`list[str]`): caveats shown in bold at the top (e.g. that the weights are random).
+        examples (`list[dict]`): answers that failed to parse (``view``, ``id``, ``task``, ``options``,
+            ``answer``, ``output``), shown as they came out of the model.
+        examples_note (`str`): where the examples come from (mode, number of items).
+        paper (`dict`, *optional*): the paper's accuracy in percent, ``{model: {view: {task: value}}}``.
+        mode (`str`): the answer mode of the runs (``generate`` or ``logprob``).
+    """
+
+    title: str
+    scores: dict[str, Mapping]
+    effects: Mapping | None = None
+    baselines: dict[str, Mapping] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    examples: list[dict] = field(default_factory=list)
+    examples_note: str = ""
+    paper: dict | None = None
+    mode: str = "generate"
+
+    def views(self) -> list[str]:
+        return [v for v in ALL_VIEWS if v in self.scores]
+
+    def pooled(self) -> dict:
+        """One flat dict with ``accuracy_<view>[_<task>]`` (+ ci) keys: what the plots read."""
+        out: dict = {"n": sum(s["n"] for s in self.scores.values()), "chance": CHANCE}
+        first = next(iter(self.scores.values()))
+        out["confidence"] = first.get("confidence", 0.95)
+        for task in TASKS:
+            if any(f"accuracy_{task}" in s for s in self.scores.values()):
+                out[f"accuracy_{task}"] = None
+        for view, s in self.scores.items():
+            for key in ("accuracy", *(f"accuracy_{t}" for t in TASKS)):
+                if key in s:
+                    name = key.replace("accuracy", f"accuracy_{view}", 1)
+                    out[name] = s[key]
+                    for side in ("ci_low", "ci_high"):
+                        out[f"{name}_{side}"] = s[f"{key}_{side}"]
+        return out
+
+
+ReportSection = Callable[[ViewsReport, Path], list[str]]
+
+
+def _cell(scores: Mapping, key: str) -> str:
+    if key not in scores:
+        return "—"
+    return f"{100.0 * scores[key]:.1f} {_ci(scores, key)}"
+
+
+def _task_header(report: ViewsReport) -> list[str]:
+    return [TASK_TITLES[t] for t in TASKS] + ["All tasks"]
+
+
+def _task_cells(scores: Mapping) -> list[str]:
+    return [_cell(scores, f"accuracy_{t}") for t in TASKS] + [_cell(scores, "accuracy")]
+
+
+def section_intro(report: ViewsReport, out: Path) -> list[str]:
+    """Title, caveats and how to read the numbers."""
+    first = next(iter(report.scores.values()))
+    lines = [f"# {report.title}", ""]
+    lines += [f"**{note}**\n" for note in report.notes]
+    how = ("the letter with the highest next-token log-probability is the answer (no text is parsed)"
+           if report.mode == "logprob" else "the model's greedy free-text answer is parsed; an unparsable answer counts as wrong")
+    lines += [
+        f"**How to read this:** accuracy in %, with {_level(first)} Wilson intervals in brackets, over "
+        f"{first['n']} four-option questions per view; answer mode `{report.mode}`: {how}. Chance is "
+        f"{_pct(CHANCE)}: an interval containing it is not distinguishable from guessing.",
+        "",
+    ]
+    return lines
+
+
+def section_views(report: ViewsReport, out: Path) -> list[str]:
+    """The paper's table: one row per view, one column per task, the baselines beside it."""
+    header = ["View", *_task_header(report), "Parse failures"]
+    rows = [[f"{VIEW_TITLES[v]}", *_task_cells(report.scores[v]), _pct(report.scores[v].get("parse_failure_rate"))]
+            for v in report.views()]
+    rows += [[f"*baseline: {name}*", *_task_cells(s), "—"] for name, s in report.baselines.items()]
+    plot = _accuracy_plot(report.pooled(), f"{report.title}: accuracy by view and task", out / ACCURACY_PLOT)
+    return [
+        "## Accuracy by view and task",
+        "",
+        "The views of the paper: the clip alone (AQA), its caption alone (CQA), both (ACQA), and the "
+        "silence control (the clip replaced by zeros of the same length: what the model answers without "
+        "hearing anything). The baselines answer without looking at the input.",
+        "",
+        *_md_table(header, rows),
+        "",
+        f"![Accuracy by view and task]({plot.name})",
+        "",
+    ]
+
+
+def section_effects(report: ViewsReport, out: Path) -> list[str]:
+    """Caption reliance, audio gain given the caption, the silence control and view agreement."""
+    eff = report.effects
+    if not eff:
+        return []
+    scores = report.scores
+    rows = []
+
+    def diff_row(label: str, a: str, b: str) -> list[str] | None:
+        if a not in scores or b not in scores:
+            return None
+        cells = [f"{100.0 * (scores[a][f'accuracy_{t}'] - scores[b][f'accuracy_{t}']):+.1f}"
+                 if f"accuracy_{t}" in scores[a] and f"accuracy_{t}" in scores[b] else "—" for t in TASKS]
+        return [label, *cells, f"{100.0 * (scores[a]['accuracy'] - scores[b]['accuracy']):+.1f}"]
+
+    for label, a, b in (
+        ("Caption reliance (CQA − AQA)", "caption_only", "audio_only"),
+        ("Audio gain given the caption (ACQA − CQA)", "audio_caption", "caption_only"),
+        ("Audio over silence (AQA − silence)", "audio_only", "silence"),
+    ):
+        row = diff_row(label, a, b)
+        if row is not None:
+            rows.append(row)
+    agreement = [(k, v) for k, v in eff.items() if k.startswith("agreement_") and not k.endswith(TASKS)]
+    lines = [
+        "## What each view adds",
+        "",
+        "Differences of accuracy in points, on the same items. A model that uses the audio scores above "
+        "the silence control; caption reliance above zero means the caption text answers better than the sound.",
+        "",
+        *_md_table(["Effect", *_task_header(report)], rows),
+        "",
+    ]
+    if agreement:
+        lines += ["Same letter in both views (a parse failure counts as its own answer): " + ", ".join(
+            f"{VIEW_SHORT.get(a, a)}/{VIEW_SHORT.get(b, b)} {_pct(v)}"
+            for (k, v) in agreement for a, b in [k[len("agreement_"):].split("__")]) + ".", ""]
+    return lines
+
+
+def section_letters(report: ViewsReport, out: Path) -> list[str]:
+    """Predicted-letter shares per view beside the answer shares (position bias shows here)."""
+    views = report.views()
+    first = report.scores[views[0]]
+    rows = []
+    for letter in (*LETTERS, NONE_LETTER):
+        answer = _pct(first[f"n_answer_{letter}"] / first["n"]) if f"n_answer_{letter}" in first else "—"
+        label = f"{letter} (parse failure)" if letter == NONE_LETTER else letter
+        rows.append([label, *(_pct(report.scores[v].get(f"pred_rate_{letter}")) for v in views), answer])
+    plot = _letter_plot(first, f"{report.title}, {VIEW_TITLES[views[0]]}", out / LETTER_PLOT)
+    return [
+        "## Predicted letters",
+        "",
+        "A model that prefers one letter shows predicted shares far from the answer shares.",
+        "",
+        *_md_table(["Letter", *(f"{VIEW_SHORT.get(v, v)} predicted" for v in views), "Answer"], rows),
+        "",
+        f"![Letter distribution]({plot.name})",
+        "",
+    ]
+
+
+def _code(text: str, limit: int = 80) -> str:
+    """``text`` as a Markdown code span: control characters escaped, ``|`` and backticks made safe."""
+    import json
+
+    escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+    if len(escaped) > limit:
+        escaped = escaped[:limit] + "…"
+    return "`" + escaped.replace("`", "'").replace("|", "\\|") + "`" if escaped else "*(empty)*"
+
+
+def section_examples(report: ViewsReport, out: Path) -> list[str]:
+    """A few raw outputs whose answer could not be read, as the model wrote them."""
+    lines = ["## Answers that failed to parse", ""]
+    if report.examples_note:
+        lines += [report.examples_note, ""]
+    if not report.examples:
+        return lines + ["None: every answer gave a letter.", ""]
+    rows = [[f"`{e['id']}`", VIEW_SHORT.get(e.get("view"), str(e.get("view"))), TASK_TITLES.get(e["task"], e["task"]),
+             " / ".join(f"{letter}: {o}" for letter, o in zip(LETTERS, e.get("options") or [])), e["answer"], _code(e.get("output") or "")]
+            for e in report.examples]
+    return lines + [*_md_table(["Item", "View", "Task", "Options", "Answer", "Output"], rows), ""]
+
+
+def section_paper(report: ViewsReport, out: Path) -> list[str]:
+    """The paper's numbers for scale (accuracy in %, EO / LO / LD)."""
+    if not report.paper:
+        return []
+    views = [v for v in ALL_VIEWS if any(v in by_view for by_view in report.paper.values())]
+    rows = [[model, *(" / ".join(f"{by_view[v][t]:.1f}" for t in TASKS) if v in by_view else "—" for v in views)]
+            for model, by_view in report.paper.items()]
+    return [
+        "## The paper's numbers, for scale",
+        "",
+        "Kulkarni et al., Interspeech 2026: accuracy in %, Earliest Onset / Latest Offset / Longest Duration, greedy decoding.",
+        "",
+        *_md_table(["Model", *(f"{VIEW_SHORT.get(v, v)}" for v in views)], rows),
+        "",
+    ]
+
+
+DEFAULT_SECTIONS: tuple[ReportSection, ...] = (section_intro, section_views, section_effects, section_letters, section_examples, section_paper)
+
+
+def write_views_report(report: ViewsReport, out_dir: str | Path, *, sections: Sequence[ReportSection] = DEFAULT_SECTIONS) -> dict[str, Path]:
+    """Write ``report.md`` (one block per section), its plots and ``scores.json`` into ``out_dir``.
+
+    Returns:
+        `dict[str, Path]`: ``report``, ``scores`` and every PNG written, by file stem.
+    """
+    import json
+
+    if not report.scores:
+        raise ScoringError("a views report needs the scores of at least one view")
+    for scores in [*report.scores.values(), *report.baselines.values()]:
+        _check_scores(scores)
+    import re
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    for section in sections:
+        lines += section(report, out)
+    text = "\n".join(lines).rstrip() + "\n"
+    files = {"report": atomic_write_text(out / REPORT_FILE, text)}
+    blob = {"views": report.scores, "effects": report.effects, "baselines": report.baselines}
+    files["scores"] = atomic_write_text(out / SCORES_FILE, json.dumps(blob, indent=2) + "\n")
+    for name in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text):  # the plots the sections show
+        files[Path(name).stem] = out / name
+    return files

@@ -1,7 +1,7 @@
 """Reading event tables: interval parsing, per-label aggregation, skip reasons, strictness, real tables.
 
 Expected values are worked out by hand from the small inputs written here; the real-table numbers
-come from ``shared/data/tacos_events/README.md`` or are recomputed with the csv module.
+come from ``tacos_temporal/data/tacos_events/README.md`` or are recomputed with the csv module.
 """
 
 from __future__ import annotations
@@ -419,7 +419,7 @@ def test_strong_annotations_missing_the_offset_column_is_a_source_error(tmp_path
 def test_real_test_table_reads_every_row_clip_and_label(events_test_csv):
     events = read_event_table(events_test_csv)
     report = events.report
-    # shared/data/tacos_events/README.md: 2,000 clips, 3,656 rows, 111 labels.
+    # tacos_temporal/data/tacos_events/README.md: 2,000 clips, 3,656 rows, 111 labels.
     assert report.rows == 3656
     assert report.rows_used == 3656
     assert report.rows_skipped == 0

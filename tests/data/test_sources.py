@@ -24,7 +24,7 @@ from tacos_temporal.data.sources import (
 )
 from tacos_temporal.errors import ChecksumError, ConfigError, SourceError, UnsafePathError
 
-#: The TACOS test event table's published sha256 (shared/data/tacos_events/README.md).
+#: The TACOS test event table's published sha256 (tacos_temporal/data/tacos_events/README.md).
 EVENTS_TEST_SHA256 = "07948a1aa26c3d2b2f38fe130cadd8c7900952244ee67309f5222374c3c65bf2"
 #: benchmark.md section 5: the Zenodo files, their sizes and MD5s.
 PUBLISHED = {
