@@ -696,7 +696,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write")
     p.add_argument("--repo", default="DeSTA-ntu/DeSTA2.5-Audio-Llama-3.1-8B", help="the DeSTA2.5 Hub repo")
     p = command("verify-desta", cmd_verify_desta, "compare the DeSTA2.5 port with the original",
-                "Compare a converted DeSTA2.5 folder with tensors saved from the original package (see tacos_temporal/ports/desta25/verify.py).")
+                "Compare a converted DeSTA2.5 folder with tensors saved from the original package by "
+                "tacos_temporal/ports/desta25/save_reference.py (run with the original's own Python, transformers 4.x).")
     p.add_argument("--model", required=True, help="folder written by convert-desta")
     p.add_argument("--reference", required=True, help="tensors saved from the original package (.pt)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda...")
