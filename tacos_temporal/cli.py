@@ -59,6 +59,7 @@ EXAMPLES: dict[str, list[str]] = {
     "make-tiny-model": [
         "tacos-temporal make-tiny-model --arch qwen2_audio --out tiny_qwen2_audio",
         "tacos-temporal make-tiny-model --arch audioflamingo3 --out tiny_af3 --seed 1",
+        "tacos-temporal make-tiny-model --arch qwen2_audio --tokenizer real --out tiny_qwen2_audio_real",
     ],
     "publish-dataset": [
         "tacos-temporal publish-dataset tacos_temporal_dataset --repo my-org/tacos_temporal --create",
@@ -271,7 +272,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from .harness.tiny import make_tiny_model
 
-    path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite)
+    path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite, tokenizer=args.tokenizer)
     print(f"tiny {args.arch} checkpoint (untrained random weights, for tests and demos only) written to {path}")
     return 0
 
@@ -629,6 +630,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="weight seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument("--tokenizer", choices=("bpe", "real"), default="bpe",
+                   help="bpe: a small locally trained vocabulary (default); real: the real Qwen2 vocabulary at the real size (about 80 MB)")
 
     p = command(
         "publish-dataset",

@@ -94,6 +94,13 @@ AUDIO_SIZES: MappingProxyType[str, int] = MappingProxyType(
 )
 #: Size of the trained BPE part of the vocabulary (256 byte symbols + merges), before special tokens.
 BPE_VOCAB_SIZE = 512
+#: ``tokenizer=`` of :func:`make_tiny_model`: the locally trained BPE (small, the default) or the real
+#: vocabulary of the imitated checkpoint (:mod:`tacos_temporal.harness.tokenizers`).
+TOKENIZER_KINDS: tuple[str, ...] = ("bpe", "real")
+#: ``vocab_size`` of the language model with ``tokenizer="real"``: the real checkpoints' embedding rows
+#: (Qwen2-Audio-7B 156,032; Qwen2-7B 151,936); AF3: the tokenizer's length rounded up to 64 (its real
+#: size was not checked here).
+REAL_VOCAB_SIZES: MappingProxyType[str, int | None] = MappingProxyType({"qwen2_audio": 156032, "audioflamingo3": None, "qwen2_text": 151936})
 #: Audio tokens per second of audio for both audio archs (mel 100 frames/s, conv stride 2, pool 2).
 AUDIO_TOKENS_PER_SECOND = 25
 
@@ -227,7 +234,7 @@ def tokenizer_corpus() -> list[str]:
     return lines
 
 
-def make_tiny_model(arch: str, out_dir: str | Path, *, seed: int = 0, overwrite: bool = False) -> Path:
+def make_tiny_model(arch: str, out_dir: str | Path, *, seed: int = 0, overwrite: bool = False, tokenizer: str = "bpe") -> Path:
     """Build a tiny, randomly initialised checkpoint of ``arch`` in ``out_dir`` and return its path.
 
     Args:
@@ -237,6 +244,10 @@ def make_tiny_model(arch: str, out_dir: str | Path, *, seed: int = 0, overwrite:
         seed (`int`, defaults to 0): seeds the weights (``torch.manual_seed``; the caller's global
             RNG state is restored).  The tokenizer does not depend on it.
         overwrite (`bool`, defaults to `False`): replace a non-empty ``out_dir``.
+        tokenizer (`str`, defaults to ``"bpe"``): ``"bpe"``, a ~520-token BPE trained locally (1-2 MB
+            folders), or ``"real"``, the real Qwen2 vocabulary (151,643 ranks + the model's special
+            tokens, from :func:`~tacos_temporal.harness.tokenizers.real_tokenizer`) with the language
+            model at the real vocabulary size (:data:`REAL_VOCAB_SIZES`; folders of about 80 MB).
 
     Returns:
         `Path`: ``out_dir``, holding a checkpoint that ``AutoProcessor`` and
@@ -258,10 +269,12 @@ def make_tiny_model(arch: str, out_dir: str | Path, *, seed: int = 0, overwrite:
         raise unknown_name("architecture", arch, TINY_ARCHS)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if tokenizer not in TOKENIZER_KINDS:
+        raise unknown_name("tokenizer kind", tokenizer, TOKENIZER_KINDS)
     out_dir = Path(out_dir)
     with staged_output(out_dir, overwrite=overwrite, what="model folder") as tmp, _quiet_progress_bars():
-        tokenizer = _build_tokenizer(arch)
-        model = _build_model(arch, tokenizer, seed)
+        kind, tokenizer = tokenizer, (_build_tokenizer(arch) if tokenizer == "bpe" else _real_tokenizer(arch))
+        model = _build_model(arch, tokenizer, seed, vocab_size=None if kind == "bpe" else _real_vocab_size(arch, tokenizer))
         if arch == "qwen2_text":
             tokenizer.save_pretrained(tmp)
         else:
@@ -270,7 +283,7 @@ def make_tiny_model(arch: str, out_dir: str | Path, *, seed: int = 0, overwrite:
         _same_mode_as_config(tmp)
         parameters = sum(p.numel() for p in model.parameters())
         _check_reload(arch, tmp, model, tokenizer)
-        info = _info(arch, seed, parameters, model)
+        info = dict(_info(arch, seed, parameters, model), tokenizer=kind)
         atomic_write_text(tmp / "tiny_model.json", json.dumps(info, indent=2) + "\n")
         atomic_write_text(tmp / "README.md", _readme(info))
     return out_dir
@@ -331,6 +344,30 @@ def _build_tokenizer(arch: str):
     return tokenizer
 
 
+def _real_tokenizer(arch: str):
+    """The real Qwen2 vocabulary with ``arch``'s special tokens and chat template.
+
+    AF3's ``<sound>`` follows Qwen2's three specials here (id 151646); the real AF3 checkpoint keeps
+    Qwen2.5's 22 specials before it (``<sound>`` is 151669 there), which nothing in the harness reads.
+    """
+    from .tokenizers import real_tokenizer
+
+    family = {"qwen2_audio": "qwen2_audio", "audioflamingo3": "qwen2", "qwen2_text": "qwen2"}[arch]
+    tokenizer = real_tokenizer(family, chat_template=CHAT_TEMPLATES[arch])
+    extra = [t for t in SPECIAL_TOKENS[arch] if tokenizer.convert_tokens_to_ids(t) in (None, tokenizer.unk_token_id)]
+    if extra:
+        tokenizer.add_special_tokens({"additional_special_tokens": extra})
+    for text in (*LETTERS, *(f" {letter}" for letter in LETTERS)):
+        if len(tokenizer.encode(text, add_special_tokens=False)) != 1:
+            raise BuildError(f"tiny {arch}: {text!r} is not one token in the real vocabulary")
+    return tokenizer
+
+
+def _real_vocab_size(arch: str, tokenizer) -> int:
+    size = REAL_VOCAB_SIZES[arch]
+    return size if size is not None else -(-len(tokenizer) // 64) * 64
+
+
 def _build_processor(arch: str, tokenizer):
     from transformers import AudioFlamingo3Processor, Qwen2AudioProcessor, WhisperFeatureExtractor
 
@@ -340,7 +377,7 @@ def _build_processor(arch: str, tokenizer):
     return cls(feature_extractor=feature_extractor, tokenizer=tokenizer, chat_template=CHAT_TEMPLATES[arch])
 
 
-def _build_model(arch: str, tokenizer, seed: int):
+def _build_model(arch: str, tokenizer, seed: int, vocab_size: int | None = None):
     import torch
     from transformers import (
         AudioFlamingo3Config,
@@ -353,7 +390,7 @@ def _build_model(arch: str, tokenizer, seed: int):
     )
 
     eos, pad = tokenizer.convert_tokens_to_ids(IM_END), tokenizer.convert_tokens_to_ids(ENDOFTEXT)
-    text = dict(TEXT_SIZES, vocab_size=len(tokenizer), eos_token_id=eos, pad_token_id=pad, tie_word_embeddings=False)
+    text = dict(TEXT_SIZES, vocab_size=vocab_size or len(tokenizer), eos_token_id=eos, pad_token_id=pad, tie_word_embeddings=False)
     audio_token_id = tokenizer.convert_tokens_to_ids(AUDIO_TOKENS[arch]) if AUDIO_TOKENS[arch] else None
     if arch == "qwen2_audio":
         config = Qwen2AudioConfig(audio_config=dict(AUDIO_SIZES), text_config=text, audio_token_index=audio_token_id)
@@ -455,7 +492,9 @@ def _readme(info: dict[str, Any]) -> str:
         f"- language model: {info['text_sizes']}\n"
         + (f"- audio encoder: {info['audio_sizes']}\n" if info["audio_sizes"] else "")
         + audio
-        + f"- vocabulary: {info['vocab_size']} tokens (a byte-level BPE trained on a small English corpus)\n\n"
+        + f"- vocabulary: {info['vocab_size']} tokens ("
+        + ("a byte-level BPE trained on a small English corpus" if info.get("tokenizer", "bpe") == "bpe" else "the real Qwen2 BPE, 151,643 ranks")
+        + ")\n\n"
         "```py\n"
         f"from transformers import {info['auto_model_class']}, {loader}\n"
         f"processor = {loader}.from_pretrained(folder)\n"

@@ -21,8 +21,15 @@ TINY_WHISPER = {
 TINY_LLAMA = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}
 
 
-def build_tokenizer():
+def build_tokenizer(kind: str = "bpe"):
+    """The locally trained BPE with Llama-3.1's specials (``kind="bpe"``), or the real Llama-3.1
+    tokenizer (``kind="real"``, 128,256 tokens, from :mod:`tacos_temporal.harness.tokenizers`)."""
     from transformers import Qwen2Tokenizer
+
+    if kind == "real":
+        from .tokenizers import real_tokenizer
+
+        return real_tokenizer("llama3")
 
     from ..ports.desta25.processing import LLAMA31_CHAT_TEMPLATE
 
@@ -69,12 +76,12 @@ def build(tokenizer, seed: int = 0, **config_kwargs):
     return processor, model
 
 
-def make_tiny_desta25(out_dir: str | Path, *, seed: int = 0, overwrite: bool = False) -> Path:
+def make_tiny_desta25(out_dir: str | Path, *, seed: int = 0, overwrite: bool = False, tokenizer: str = "bpe") -> Path:
     """Write a tiny DeSTA2.5 folder that ``AutoProcessor`` + ``AutoModelForMultimodalLM`` load (after
     ``import tacos_temporal.ports.desta25``)."""
     out_dir = Path(out_dir)
     with staged_output(out_dir, overwrite=overwrite, what="model folder") as tmp, _quiet_progress_bars():
-        processor, model = build(build_tokenizer(), seed)
+        processor, model = build(build_tokenizer(tokenizer), seed)
         processor.save_pretrained(tmp)
         model.save_pretrained(tmp)
         _same_mode_as_config(tmp)
