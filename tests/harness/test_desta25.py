@@ -3,6 +3,8 @@ full-size structure on meta, key checks, steering reach, and the harness end to 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -382,11 +384,12 @@ def _hub_files(save) -> dict[str, bytes]:
         return {str(p.relative_to(tmp)): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def desta_hub(hub_server):
     """The three DeSTA2.5 repos on the local Hub: a 4-layer tiny Whisper as ``openai/whisper-tiny``
-    (taps 0-3 in the original's table), a bf16 tiny Llama with a tokenizer that has no pad token
-    (as Llama-3.1's), and the release (config.json + connector weights, 3 Q-former layers)."""
+    (taps 0-3 in the original's table), a bf16 tiny Llama with the real Llama-3.1 tokenizer (128,256
+    tokens) saved without a pad token, as the release's, and the release itself (config.json +
+    connector weights, 3 Q-former layers)."""
     import json
 
     from safetensors.torch import save_file
@@ -396,8 +399,10 @@ def desta_hub(hub_server):
     from tacos_temporal.harness.tiny_desta25 import TINY_WHISPER
     from tacos_temporal.ports.desta25 import loading
 
-    tokenizer = build_tokenizer()
-    tokenizer.pad_token = None
+    from tacos_temporal.harness.tokenizers import real_tokenizer
+
+    tokenizer = real_tokenizer("llama3")
+    tokenizer.pad_token = None  # DeSTA-ntu/Llama-3.1-8B-Instruct's tokenizer has none
     text = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=len(tokenizer),
                 bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False)
     config = DeSTA25Config(audio_config=dict(TINY_WHISPER, encoder_layers=4), text_config=text, target_layer_ids=[0, 1, 2, 3], qformer_num_hidden_layers=3,
@@ -425,14 +430,20 @@ def desta_hub(hub_server):
     assert not hub_server.unknown, f"the clients called endpoints the test Hub lacks: {hub_server.unknown}"
 
 
-def test_convert_reads_the_release_like_the_original_and_auto_dtype_loads_llama_in_bf16(desta_hub, tmp_path):
+@pytest.fixture(scope="module")
+def converted(desta_hub, tmp_path_factory):
+    """``convert`` with the default repo ids, over real HTTP to the local Hub (read-only)."""
+    from tacos_temporal.ports.desta25 import loading
+
+    return loading.convert(tmp_path_factory.mktemp("desta-converted") / "desta25")
+
+
+def test_convert_reads_the_release_like_the_original_and_auto_dtype_loads_llama_in_bf16(desta_hub, converted):
     import json
 
     from transformers import AutoModelForMultimodalLM, AutoProcessor
 
-    from tacos_temporal.ports.desta25 import loading
-
-    out = loading.convert(tmp_path / "converted")  # real HTTP to the local Hub, the default repo ids
+    out = converted
     saved = json.loads((out / "config.json").read_text())
     assert saved["dtype"] == "bfloat16" and saved["text_config"]["dtype"] == "bfloat16"
     assert saved["target_layer_ids"] == [0, 1, 2, 3]  # whisper-tiny in the original's table
@@ -449,11 +460,12 @@ def test_convert_reads_the_release_like_the_original_and_auto_dtype_loads_llama_
     assert (out / "asr_tokenizer" / "tokenizer.json").is_file()  # Whisper's tokenizer, for the ASR transcript
 
 
-def test_verify_runs_on_a_converted_folder_whose_tokenizer_had_no_pad_token(desta_hub, tmp_path):
-    from tacos_temporal.ports.desta25 import loading
+def test_verify_runs_on_a_converted_folder_whose_tokenizer_had_no_pad_token(desta_hub, converted, tmp_path):
+    import shutil
+
     from tacos_temporal.ports.desta25.verify import verify
 
-    out = loading.convert(tmp_path / "converted")
+    out = Path(shutil.copytree(converted, tmp_path / "converted"))
     processor = __import__("transformers").AutoProcessor.from_pretrained(out)
     prompt = _prompts(processor)[1]
     model = desta_hub
@@ -466,12 +478,13 @@ def test_verify_runs_on_a_converted_folder_whose_tokenizer_had_no_pad_token(dest
                      "tokens": model.generate(**batch, max_new_tokens=3, do_sample=False, pad_token_id=processor.tokenizer.eos_token_id)[0, batch["input_ids"].shape[1]:]}
     torch.save(reference, tmp_path / "ref.pt")
     # a folder converted before the fix: no pad token saved
-    config = tmp_path / "converted" / "tokenizer_config.json"
+    config = out / "tokenizer_config.json"
     import json
 
     data = json.loads(config.read_text())
     data.pop("pad_token", None)
     config.write_text(json.dumps(data))
+    assert __import__("transformers").AutoProcessor.from_pretrained(out).tokenizer.pad_token_id is None
     report = verify(out, tmp_path / "ref.pt", device="cpu")
     assert report["audio_features_max_abs"] == 0.0 and report["inputs_embeds_max_abs"] == 0.0
     assert report["greedy_tokens_agree"] == report["greedy_tokens_total"] == 3
