@@ -507,6 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
         download, cached).
         """,
     )
+    from .harness.config import preset_help
+
+    p.description += "\n\n" + preset_help()
     p.add_argument("--model", help="Hub id, local folder, preset name, random or constant:A..D")
     p.add_argument("--view", nargs="+", default=["audio_only"], choices=ALL_VIEWS, metavar="VIEW", help=f"views: {', '.join(ALL_VIEWS)} (default: audio_only)")
     p.add_argument("--mode", choices=MODES, help="generate (greedy, parsed; the paper's protocol; default) or logprob (letter log-probabilities)")
