@@ -364,7 +364,7 @@ def cmd_verify_desta(args: argparse.Namespace) -> int:
 
     from .ports.desta25.verify import verify
 
-    print(json.dumps(verify(args.model, args.reference, device=args.device), indent=2))
+    print(json.dumps(verify(args.model, args.reference, device=args.device, dtype=args.dtype), indent=2))
     return 0
 
 
@@ -707,6 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="folder written by convert-desta")
     p.add_argument("--reference", required=True, help="tensors saved from the original package (.pt)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda...")
+    p.add_argument("--dtype", default="auto", choices=("auto", "float32"), help="auto: as converted (Llama bf16); float32 for a reference made in fp32")
     command("env", cmd_env, "print versions for bug reports", "Print the versions of this package and the Hugging Face stack.")
     return parser
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def verify(model_dir: str | Path, reference: str | Path, *, device: str = "auto") -> dict:
+def verify(model_dir: str | Path, reference: str | Path, *, device: str = "auto", dtype: str = "auto") -> dict:
+    """Differences between the port on ``model_dir`` and the saved ``reference``.
+
+    ``dtype="auto"`` runs as converted (Llama bf16, Whisper and connector fp32); ``"float32"`` runs
+    everything in fp32 (a reference made in fp32, as the tiny one in tests/fixtures/desta25_original).
+    """
     import torch
     from transformers import AutoModelForMultimodalLM, AutoProcessor
 
@@ -24,7 +29,7 @@ def verify(model_dir: str | Path, reference: str | Path, *, device: str = "auto"
     tokenizer = processor.tokenizer
     if tokenizer.pad_token_id is None:  # folders converted before the converter set it: pad = eos, as the original
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForMultimodalLM.from_pretrained(model_dir, dtype="auto").to(device).eval()
+    model = AutoModelForMultimodalLM.from_pretrained(model_dir, dtype=dtype if dtype == "auto" else getattr(torch, dtype)).to(device).eval()
     inputs = processor(text=[ref["prompt"]], audio=[ref["audio"]], transcripts=[ref.get("transcript")]).to(device)
     with torch.inference_mode():
         features = model.get_audio_features(inputs["input_features"]).float().cpu()
