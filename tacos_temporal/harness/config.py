@@ -89,7 +89,10 @@ def preset_help(width: int = 100) -> str:
     run, ``not supported:`` and the whole reason from its ``notes``."""
     import textwrap
 
-    lines = ["Model presets (--model NAME or its Hub id; tacos_temporal/harness/presets/*.toml):"]
+    lines = [
+        "Model presets (--model NAME or its Hub id; tacos_temporal/harness/presets/*.toml). An unsupported one",
+        "refuses to load by its name or Hub id; a local folder of the same model runs without the preset, untested:",
+    ]
     for preset in load_presets().values():
         tags = ", ".join(t for t in ("the paper's" if preset.paper else "", "supported" if preset.supported else "NOT SUPPORTED") if t)
         lines.append(f"  {preset.name} ({preset.hub_id}; {tags})")
