@@ -302,7 +302,7 @@ def _transcriber(model, processor, *, asr_text, speech=None):
     from tacos_temporal.ports.desta25.transcribe import Transcriber
 
     detector = None if speech is None else (lambda audio: speech(audio))
-    return Transcriber(model, processor.feature_extractor, use_vad=speech is not None, tokenizer=_Words(asr_text), speech_detector=detector)
+    return Transcriber(model, processor.feature_extractor, use_vad=speech is not None, tokenizer=_Words(asr_text), detector=detector)
 
 
 @torch.no_grad()

@@ -46,12 +46,12 @@ class Transcriber:
         use_vad (`bool`): gate the transcript with Silero VAD (the original always does).
         tokenizer (*optional*): the Whisper tokenizer for decoding ASR ids (default: the model
             folder's ``asr_tokenizer/``, written by ``convert-desta``).
-        speech_detector (*optional*): ``audio -> bool`` instead of Silero VAD (``use_vad`` must be true).
+        detector (*optional*): ``audio -> bool`` used instead of Silero VAD when ``use_vad`` is true.
     """
 
-    def __init__(self, model, feature_extractor, *, use_vad: bool, tokenizer=None, speech_detector=None):
+    def __init__(self, model, feature_extractor, *, use_vad: bool, tokenizer=None, detector=None):
         self.model, self.feature_extractor, self.use_vad, self.tokenizer = model, feature_extractor, use_vad, tokenizer
-        self._vad = (speech_detector or globals()["speech_detector"]()) if use_vad else None
+        self._vad = (detector or speech_detector()) if use_vad else None
 
     def asr_tokenizer(self):
         if self.tokenizer is None:
