@@ -122,3 +122,17 @@ def test_bfloat16_as_converted_matches_the_originals_bf16_run(converted, port):
     cases = {c["name"]: c for c in meta["cases"]}
     batch = _inputs(processor, meta, [cases[name] for name in meta["batched"]["order"]], _clips(_fixture("float32")[0]))
     _compare("batched.", batch, model, ref, features=False, tol=BF16_LOGITS_TOL)
+
+
+def test_verify_desta_on_a_reference_saved_by_save_reference_py_from_the_original(converted):
+    """verify_reference.pt: tacos_temporal/ports/desta25/save_reference.py run on the original code (its
+    hooks, its capture points) on the same tiny release; make_verify_reference.py says how."""
+    from tacos_temporal.ports.desta25.verify import verify
+
+    reference = FIXTURE / "verify_reference.pt"
+    ref = torch.load(reference, map_location="cpu", weights_only=False)
+    assert ref["made_with"]["transformers"].startswith("4.") and ref["transcript"] == "what is the weather like today"
+    report = verify(converted, reference, device="cpu", dtype="float32")
+    assert report["audio_features_max_abs"] <= 1e-5 and report["inputs_embeds_max_abs"] <= 1e-5, report
+    assert report["first_logits_max_abs"] <= 1e-4, report
+    assert report["greedy_tokens_agree"] == report["greedy_tokens_total"] == 8, report
