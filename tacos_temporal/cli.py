@@ -383,8 +383,8 @@ def cmd_verify_desta(args: argparse.Namespace) -> int:
     if not (Path(args.model) / "config.json").is_file():
         raise ConfigError(f"--model {args.model} is not a converted DeSTA2.5 folder (no config.json); make one with: tacos-temporal convert-desta --out {args.model}")
     if not Path(args.reference).is_file():
-        raise ConfigError(f"--reference {args.reference}: no such file; save it from the original package with the script in tacos_temporal/ports/desta25/verify.py")
-    print(json.dumps(verify(args.model, args.reference, device=args.device), indent=2))
+        raise ConfigError(f"--reference {args.reference}: no such file; save it from the original package with the script tacos_temporal/ports/desta25/save_reference.py")
+    print(json.dumps(verify(args.model, args.reference, device=args.device, dtype=args.dtype), indent=2))
     return 0
 
 
@@ -547,6 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
         download, cached).
         """,
     )
+    from .harness.config import preset_help
+
+    p.description += "\n\n" + preset_help()
     p.add_argument("--model", help="Hub id, local folder, preset name, random or constant:A..D")
     p.add_argument("--view", nargs="+", default=["audio_only"], choices=ALL_VIEWS, metavar="VIEW", help=f"views: {', '.join(ALL_VIEWS)} (default: audio_only)")
     p.add_argument("--mode", choices=MODES, help="generate (greedy, parsed; the paper's protocol; default) or logprob (letter log-probabilities)")
@@ -739,10 +742,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write")
     p.add_argument("--repo", default="DeSTA-ntu/DeSTA2.5-Audio-Llama-3.1-8B", help="the DeSTA2.5 Hub repo")
     p = command("verify-desta", cmd_verify_desta, "compare the DeSTA2.5 port with the original",
-                "Compare a converted DeSTA2.5 folder with tensors saved from the original package (see tacos_temporal/ports/desta25/verify.py).")
+                "Compare a converted DeSTA2.5 folder with tensors saved from the original package by "
+                "tacos_temporal/ports/desta25/save_reference.py (run with the original's own Python, transformers 4.x).")
     p.add_argument("--model", required=True, help="folder written by convert-desta")
     p.add_argument("--reference", required=True, help="tensors saved from the original package (.pt)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda...")
+    p.add_argument("--dtype", default="auto", choices=("auto", "float32"), help="auto: as converted (Llama bf16); float32 for a reference made in fp32")
+
     p = command("convert-kimi", cmd_convert_kimi, "convert Kimi-Audio-7B-Instruct into one folder for the native port",
                 "Read the text-path tensors of the Kimi-Audio release (trunk, lm_head, VQ adaptor and Whisper-large-v3 in bf16) and the "
                 "GLM-4-Voice tokenizer (fp32), check every key, and write one folder that the harness loads offline. The MIMO audio-output "

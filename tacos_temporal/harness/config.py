@@ -84,6 +84,23 @@ def find_preset(model: str) -> ModelPreset | None:
     return None
 
 
+def preset_help(width: int = 100) -> str:
+    """The model presets as ``eval --help`` lists them: name and Hub id, then, for a preset that cannot
+    run, ``not supported:`` and the whole reason from its ``notes``."""
+    import textwrap
+
+    lines = [
+        "Model presets (--model NAME or its Hub id; tacos_temporal/harness/presets/*.toml). An unsupported one",
+        "refuses to load by its name or Hub id; a local folder of the same model runs without the preset, untested:",
+    ]
+    for preset in load_presets().values():
+        tags = ", ".join(t for t in ("the paper's" if preset.paper else "", "supported" if preset.supported else "NOT SUPPORTED") if t)
+        lines.append(f"  {preset.name} ({preset.hub_id}; {tags})")
+        if not preset.supported:
+            lines += textwrap.wrap(preset.notes, width=width, initial_indent="      ", subsequent_indent="      ")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One evaluation run: a model, a view and how to ask it.

@@ -3,12 +3,14 @@ full-size structure on meta, key checks, steering reach, and the harness end to 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 import tacos_temporal.ports.desta25  # noqa: F401  (registers the Auto classes)
-from tacos_temporal.ports.desta25.configuration import DeSTA25Config
+from tacos_temporal.ports.desta25.configuration import PLACEHOLDER_TOKEN, DeSTA25Config
 from tacos_temporal.ports.desta25.loading import PREFIX, connector_keys, load_connector
 from tacos_temporal.ports.desta25.modeling import DeSTA25ForConditionalGeneration
 from tacos_temporal.harness.tiny_desta25 import build, build_tokenizer, make_tiny_desta25
@@ -60,7 +62,7 @@ def reference_row(model, processor, prompt, audio, transcript):
     mixed = sum(outs[k] * w[:, k : k + 1] for k in range(len(outs)))
     feats = torch.nn.functional.linear(torch.nn.functional.layer_norm(mixed, mixed.shape[-1:], sd["proj.0.weight"], sd["proj.0.bias"], 1e-5), sd["proj.1.weight"], sd["proj.1.bias"])
     tok = processor.tokenizer
-    t_ids = tok(transcript if transcript else " ", add_special_tokens=False)["input_ids"]
+    t_ids = tok(" " if transcript is None else transcript, add_special_tokens=False)["input_ids"]
     text = prompt.replace("<|AUDIO|>", "<start_audio>" + cfg.placeholder_token * (64 + len(t_ids)) + "<end_audio>")
     ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
     emb = model.language_model.get_input_embeddings()
@@ -231,8 +233,6 @@ def test_verify_reports_zero_differences_against_itself(folder, tmp_path):
 
 
 def test_asr_transcript_is_bound_by_the_adapter_and_vad_is_optional(tiny, monkeypatch):
-    import importlib.util
-
     from tacos_temporal.harness.adapter_desta25 import bind_model
     from tacos_temporal.ports.desta25.transcribe import Transcriber
 
@@ -249,13 +249,10 @@ def test_asr_transcript_is_bound_by_the_adapter_and_vad_is_optional(tiny, monkey
         batch = processor(text=_prompts(processor), audio=_audios())
         expected = len(processor.tokenizer("one two three", add_special_tokens=False)["input_ids"])
         assert batch["transcript_attention_mask"].sum(-1).tolist() == [expected, expected]
-        given = processor(text=_prompts(processor), audio=_audios(), transcripts=["x", None])  # given text wins
-        assert given["transcript_attention_mask"].sum(-1).tolist() == [1, 1]
+        given = processor(text=_prompts(processor), audio=_audios(), transcripts=["x", None])  # given text wins, None -> ASR
+        assert given["transcript_attention_mask"].sum(-1).tolist() == [1, expected]
     finally:
         processor.transcriber = None
-    if importlib.util.find_spec("silero_vad") is None:
-        with pytest.raises(ModelError, match="pip install silero-vad"):
-            Transcriber(model, processor.feature_extractor, use_vad=True)
 
 
 def test_preset_resolves_to_a_converted_folder_and_offline_conversion_fails_clearly(folder, tmp_path, monkeypatch):
@@ -288,44 +285,206 @@ def test_shared_audio_prefix_matches_whole_prompts(folder):
             assert w.logprobs == pytest.approx(s.logprobs, abs=1e-4)
 
 
-def test_convert_assembles_three_repos_into_one_offline_folder(tiny, tmp_path, monkeypatch):
-    import json
+# --- issue 13: the original's transcript rules, the VAD extra, dtype "auto", the converter --------
 
-    import huggingface_hub
-    from safetensors.torch import save_file
-    from transformers import AutoModelForMultimodalLM, AutoProcessor, WhisperTokenizer
 
-    from tacos_temporal.ports.desta25 import loading
+class _Words:
+    """Decodes every ASR row to one fixed text: the Whisper tokenizer's part in the transcript."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def batch_decode(self, ids, skip_special_tokens=True):
+        return [self.text] * len(ids)
+
+
+def _transcriber(model, processor, *, asr_text, speech=None):
+    from tacos_temporal.ports.desta25.transcribe import Transcriber
+
+    detector = None if speech is None else (lambda audio: speech(audio))
+    return Transcriber(model, processor.feature_extractor, use_vad=speech is not None, tokenizer=_Words(asr_text), detector=detector)
+
+
+@torch.no_grad()
+def test_empty_asr_result_gives_no_transcript_tokens_as_the_original(tiny):
+    processor, model = tiny
+    processor.transcriber = _transcriber(model, processor, asr_text="  ")  # Whisper heard nothing: strip() -> ""
+    try:
+        batch = processor(text=_prompts(processor), audio=_audios())
+    finally:
+        processor.transcriber = None
+    assert batch["transcript_ids"].shape == (2, 0)
+    assert (batch["input_ids"] == model.config.audio_token_id).sum(-1).tolist() == [64, 64]
+    assert model(**batch).logits.shape[0] == 2
+    # a caller's empty transcript is kept empty too (the port used to turn it into " ")
+    given = processor(text=_prompts(processor), audio=_audios(), transcripts=["", None])
+    assert given["transcript_attention_mask"].sum(-1).tolist() == [0, 1]
+
+
+def test_vad_without_speech_replaces_even_a_given_transcript_with_a_space(tiny):
+    processor, model = tiny
+    space = len(processor.tokenizer(" ", add_special_tokens=False)["input_ids"])
+    words = len(processor.tokenizer("a dog barks", add_special_tokens=False)["input_ids"])
+    audios = _audios()
+    first = lambda audio: audio is audios[0]  # noqa: E731  (speech in the first clip only)
+    processor.transcriber = _transcriber(model, processor, asr_text="a dog barks", speech=first)
+    try:
+        given = processor(text=_prompts(processor), audio=audios, transcripts=["one two three", "one two three"])
+        asked = processor(text=_prompts(processor), audio=audios)
+    finally:
+        processor.transcriber = None
+    given_lengths = given["transcript_attention_mask"].sum(-1).tolist()
+    assert given_lengths == [len(processor.tokenizer("one two three", add_special_tokens=False)["input_ids"]), space]
+    assert asked["transcript_attention_mask"].sum(-1).tolist() == [words, space]
+
+
+def test_silero_vad_finds_no_speech_in_silence_or_noise(tiny):
+    from tacos_temporal.ports.desta25.transcribe import NO_SPEECH, Transcriber
 
     processor, model = tiny
-    llm, whisper, release = tmp_path / "llm", tmp_path / "whisper", tmp_path / "release"
-    model.language_model.save_pretrained(llm)
-    processor.tokenizer.save_pretrained(llm)
-    model.audio_model.save_pretrained(whisper)
-    processor.feature_extractor.save_pretrained(whisper)
-    release.mkdir()
-    cfg = model.config
-    (release / "config.json").write_text(json.dumps({"llm_model_id": str(llm), "encoder_model_id": str(whisper), "qformer_num_hidden_layers": cfg.qformer_num_hidden_layers,
-                                                     "qformer_num_attention_heads": 4, "qformer_intermediate_size": 96,
-                                                     "target_layer_ids": cfg.target_layer_ids, "prompt_size": 64, "placeholder_token": cfg.placeholder_token}))
-    save_file({loading.PREFIX + k: v.contiguous() for k, v in model.connector.state_dict().items()}, release / "model.safetensors")
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo, filename, **kw: str(release / filename))
+    transcriber = Transcriber(model, processor.feature_extractor, use_vad=True, tokenizer=_Words("never used"))
+    silence = np.zeros(16000 * 2, dtype=np.float32)
+    assert transcriber([silence, _audios()[0]], ["a given text", None]) == [NO_SPEECH, NO_SPEECH]
 
-    class FakeAsrTokenizer:
-        def save_pretrained(self, folder):
-            folder.mkdir(parents=True)
-            (folder / "tokenizer_config.json").write_text("{}")
 
-    monkeypatch.setattr(WhisperTokenizer, "from_pretrained", classmethod(lambda cls, *a, **k: FakeAsrTokenizer()))
-    out = loading.convert(tmp_path / "converted", "fake/desta")
-    assert (out / "asr_tokenizer" / "tokenizer_config.json").is_file()
-    loaded = AutoModelForMultimodalLM.from_pretrained(out, dtype=torch.bfloat16)
-    assert {p.dtype for p in loaded.audio_model.parameters()} == {torch.float32} and loaded.language_model.dtype == torch.bfloat16
-    assert loaded.config.qformer_num_hidden_layers == cfg.qformer_num_hidden_layers and loaded.config.audio_token_id == cfg.audio_token_id
-    for key, value in model.connector.state_dict().items():
+def test_missing_silero_vad_names_the_extra_to_install(tiny, monkeypatch):
+    import sys
+
+    from tacos_temporal.ports.desta25.transcribe import Transcriber
+
+    processor, model = tiny
+    monkeypatch.setitem(sys.modules, "silero_vad", None)  # what an environment without the package gives
+    with pytest.raises(ModelError, match=r"pip install 'tacos-temporal\[desta\]'.*use_vad"):
+        Transcriber(model, processor.feature_extractor, use_vad=True)
+
+
+def test_pyproject_declares_silero_vad_as_the_desta_extra():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
+    assert any(r.startswith("silero-vad") for r in project["optional-dependencies"]["desta"])
+
+
+def test_tapped_layers_follow_the_originals_table_and_unknown_encoders_fail():
+    from tacos_temporal.ports.desta25.loading import tapped_layers
+
+    assert tapped_layers("openai/whisper-large-v3") == [7, 15, 23, 31]
+    assert tapped_layers("openai/whisper-tiny") == [0, 1, 2, 3]
+    with pytest.raises(ModelError, match="encoder_model_id='my/whisper'"):
+        tapped_layers("my/whisper")
+
+
+def _hub_files(save) -> dict[str, bytes]:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save(Path(tmp))
+        return {str(p.relative_to(tmp)): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def desta_hub(hub_server):
+    """The three DeSTA2.5 repos on the local Hub: a 4-layer tiny Whisper as ``openai/whisper-tiny``
+    (taps 0-3 in the original's table), a bf16 tiny Llama with the real Llama-3.1 tokenizer (128,256
+    tokens) saved without a pad token, as the release's, and the release itself (config.json +
+    connector weights, 3 Q-former layers)."""
+    import json
+
+    from safetensors.torch import save_file
+    from transformers import WhisperFeatureExtractor, WhisperTokenizer
+
+    from tacos_temporal.harness.tiny import _train_bpe
+    from tacos_temporal.harness.tiny_desta25 import TINY_WHISPER
+    from tacos_temporal.ports.desta25 import loading
+
+    from tacos_temporal.harness.tokenizers import real_tokenizer
+
+    tokenizer = real_tokenizer("llama3")
+    tokenizer.pad_token = None  # DeSTA-ntu/Llama-3.1-8B-Instruct's tokenizer has none
+    text = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=len(tokenizer),
+                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False)
+    config = DeSTA25Config(audio_config=dict(TINY_WHISPER, encoder_layers=4), text_config=text, target_layer_ids=[0, 1, 2, 3], qformer_num_hidden_layers=3,
+                           qformer_num_attention_heads=4, qformer_intermediate_size=loading.QFORMER_INTERMEDIATE_SIZE,
+                           audio_token_id=tokenizer.convert_tokens_to_ids(PLACEHOLDER_TOKEN))
+    torch.manual_seed(0)
+    model = DeSTA25ForConditionalGeneration(config).eval()
+    model.language_model.to(torch.bfloat16)
+    vocab, merges = _train_bpe()
+    vocab["<|endoftext|>"] = len(vocab)
+    asr = WhisperTokenizer(vocab=vocab, merges=merges, unk_token="<|endoftext|>", bos_token="<|endoftext|>", eos_token="<|endoftext|>")
+    release = {"llm_model_id": loading.LLM_REPO, "encoder_model_id": "openai/whisper-tiny", "connector_mode": "qformer_1",
+               "qformer_num_hidden_layers": 3, "prompt_size": 64, "placeholder_token": PLACEHOLDER_TOKEN}
+    hub_server.reset()
+    repos = {
+        "openai/whisper-tiny": lambda d: (model.audio_model.save_pretrained(d), WhisperFeatureExtractor(feature_size=128).save_pretrained(d), asr.save_pretrained(d)),
+        loading.LLM_REPO: lambda d: (model.language_model.save_pretrained(d), tokenizer.save_pretrained(d)),
+        loading.DESTA_REPO: lambda d: ((d / "config.json").write_text(json.dumps(release)),
+                                       save_file({loading.PREFIX + k: v.contiguous() for k, v in model.connector.state_dict().items()}, d / "model.safetensors")),
+    }
+    for repo, save in repos.items():
+        hub_server.create_repo(repo, "model")
+        hub_server.commit_files(repo, "model", _hub_files(save))
+    yield model
+    assert not hub_server.unknown, f"the clients called endpoints the test Hub lacks: {hub_server.unknown}"
+
+
+@pytest.fixture(scope="module")
+def converted(desta_hub, tmp_path_factory):
+    """``convert`` with the default repo ids, over real HTTP to the local Hub (read-only)."""
+    from tacos_temporal.ports.desta25 import loading
+
+    return loading.convert(tmp_path_factory.mktemp("desta-converted") / "desta25")
+
+
+def test_convert_reads_the_release_like_the_original_and_auto_dtype_loads_llama_in_bf16(desta_hub, converted):
+    import json
+
+    from transformers import AutoModelForMultimodalLM, AutoProcessor
+
+    out = converted
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["dtype"] == "bfloat16" and saved["text_config"]["dtype"] == "bfloat16"
+    assert saved["target_layer_ids"] == [0, 1, 2, 3]  # whisper-tiny in the original's table
+    assert saved["qformer_num_attention_heads"] == 4 and saved["qformer_num_hidden_layers"] == 3  # Whisper's heads, the release's depth
+    assert saved["qformer_intermediate_size"] == 3072
+    loaded = AutoModelForMultimodalLM.from_pretrained(out, dtype="auto")
+    assert {p.dtype for p in loaded.language_model.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in loaded.audio_model.parameters()} == {torch.float32}
+    assert {p.dtype for p in loaded.connector.parameters()} == {torch.float32}
+    for key, value in desta_hub.connector.state_dict().items():
         torch.testing.assert_close(loaded.connector.state_dict()[key], value)
-    proc = AutoProcessor.from_pretrained(out)
-    batch = proc(text=_prompts(proc)[:1], audio=_audios()[:1], transcripts=["a dog"])
+    processor = AutoProcessor.from_pretrained(out)
+    assert processor.tokenizer.pad_token_id == processor.tokenizer.eos_token_id is not None  # pad = eos, as the original
+    assert (out / "asr_tokenizer" / "tokenizer.json").is_file()  # Whisper's tokenizer, for the ASR transcript
+
+
+def test_verify_runs_on_a_converted_folder_whose_tokenizer_had_no_pad_token(desta_hub, converted, tmp_path):
+    import shutil
+
+    from tacos_temporal.ports.desta25.verify import verify
+
+    out = Path(shutil.copytree(converted, tmp_path / "converted"))
+    processor = __import__("transformers").AutoProcessor.from_pretrained(out)
+    prompt = _prompts(processor)[1]
+    model = desta_hub
+    batch = processor(text=[prompt], audio=_audios()[:1], transcripts=["a dog"])
     with torch.no_grad():
-        reference = model(**batch).logits[:, -1]
-        torch.testing.assert_close(loaded.float()(**batch).logits[:, -1], reference, atol=0.1, rtol=0.1)
+        reference = {"audio": _audios()[0], "prompt": prompt, "transcript": "a dog", "max_new_tokens": 3,
+                     "audio_features": model.get_audio_features(batch["input_features"]),
+                     "inputs_embeds": model.fill_placeholders(batch["input_ids"], batch["input_features"], batch["transcript_ids"], batch["transcript_attention_mask"]).float(),
+                     "first_logits": model(**batch).logits[:, -1].float(),
+                     "tokens": model.generate(**batch, max_new_tokens=3, do_sample=False, pad_token_id=processor.tokenizer.eos_token_id)[0, batch["input_ids"].shape[1]:]}
+    torch.save(reference, tmp_path / "ref.pt")
+    # a folder converted before the fix: no pad token saved
+    config = out / "tokenizer_config.json"
+    import json
+
+    data = json.loads(config.read_text())
+    data.pop("pad_token", None)
+    config.write_text(json.dumps(data))
+    assert __import__("transformers").AutoProcessor.from_pretrained(out).tokenizer.pad_token_id is None
+    report = verify(out, tmp_path / "ref.pt", device="cpu")
+    assert report["audio_features_max_abs"] == 0.0 and report["inputs_embeds_max_abs"] == 0.0
+    assert report["greedy_tokens_agree"] == report["greedy_tokens_total"] == 3

@@ -41,18 +41,48 @@ def load_connector(model, state_dict: dict) -> None:
     model.connector.pin_bidirectional()
 
 
+#: The Whisper encoder layers the original taps, by ``encoder_model_id`` of the release config
+#: (``QformerConnector.__init__`` in desta/models/modeling_desta25.py; any other id raises there too).
+TAPPED_LAYERS: dict[str, tuple[int, ...]] = {
+    "openai/whisper-medium": (5, 11, 17, 23),
+    "openai/whisper-small": (2, 5, 8, 11),
+    "openai/whisper-tiny": (0, 1, 2, 3),
+    "openai/whisper-large-v3": (7, 15, 23, 31),
+}
+#: The original's Q-former is ``BertConfig()`` with depth, heads and width changed; its FFN width
+#: stays BertConfig's default.
+QFORMER_INTERMEDIATE_SIZE = 3072
+
+
+def tapped_layers(encoder_model_id: str) -> list[int]:
+    """The Whisper layers the original taps for ``encoder_model_id`` (its fixed table)."""
+    if encoder_model_id not in TAPPED_LAYERS:
+        raise ModelError(
+            f"DeSTA2.5 taps Whisper layers only for {', '.join(TAPPED_LAYERS)} (the original's table); "
+            f"the release config names encoder_model_id={encoder_model_id!r}"
+        )
+    return list(TAPPED_LAYERS[encoder_model_id])
+
+
 def config_from_release(release: dict, whisper_config, llama_config, tokenizer):
+    """The port's config from the release ``config.json``, read as the original reads it: Q-former
+    depth from ``qformer_num_hidden_layers`` (class default 2), heads = the Whisper encoder's
+    ``encoder_attention_heads``, hidden = its ``d_model``, FFN = BertConfig's 3072, taps from the
+    ``encoder_model_id`` table, ``prompt_size`` (default 64) and ``placeholder_token``."""
     from .configuration import DeSTA25Config
 
+    encoder_id = release.get("encoder_model_id", WHISPER_REPO)
+    placeholder = release.get("placeholder_token", "<|reserved_special_token_87|>")
     return DeSTA25Config(
         audio_config=whisper_config.to_dict(),
         text_config=llama_config.to_dict(),
         qformer_num_hidden_layers=int(release.get("qformer_num_hidden_layers", 2)),
-        qformer_num_attention_heads=int(release.get("qformer_num_attention_heads", 20)),
-        qformer_intermediate_size=int(release.get("qformer_intermediate_size", 3072)),
-        target_layer_ids=list(release.get("target_layer_ids", (7, 15, 23, 31))),
+        qformer_num_attention_heads=int(whisper_config.encoder_attention_heads),
+        qformer_intermediate_size=QFORMER_INTERMEDIATE_SIZE,
+        target_layer_ids=tapped_layers(encoder_id),
         prompt_size=int(release.get("prompt_size", 64)),
-        audio_token_id=tokenizer.convert_tokens_to_ids(release.get("placeholder_token", "<|reserved_special_token_87|>")),
+        placeholder_token=placeholder,
+        audio_token_id=tokenizer.convert_tokens_to_ids(placeholder),
     )
 
 
@@ -70,6 +100,10 @@ def load_from_hub(desta_repo: str = DESTA_REPO, *, device: str = "cpu"):
         release = json.loads(Path(hf_hub_download(desta_repo, "config.json")).read_text())
         llm_id, whisper_id = release.get("llm_model_id", LLM_REPO), release.get("encoder_model_id", WHISPER_REPO)
         tokenizer = AutoTokenizer.from_pretrained(llm_id)
+        # The original (``_setup_generation``) pads with the end-of-text token on the left; the
+        # Llama-3.1 tokenizer has no pad token of its own.
+        tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"
         llama = LlamaForCausalLM.from_pretrained(llm_id, dtype=torch.bfloat16)
         whisper = WhisperForConditionalGeneration.from_pretrained(whisper_id, dtype=torch.float32)
         feature_extractor = WhisperFeatureExtractor.from_pretrained(whisper_id)
@@ -87,8 +121,28 @@ def load_from_hub(desta_repo: str = DESTA_REPO, *, device: str = "cpu"):
     load_connector(model, connector)  # every key of the release file, matched exactly
     model.generation_config = GenerationConfig.from_model_config(llama.config)
     model.generation_config.do_sample = False  # the harness decodes greedily (README, MMAU script)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
     processor = DeSTA25Processor(feature_extractor, tokenizer, prompt_size=config.prompt_size, placeholder_token=release.get("placeholder_token", config.placeholder_token))
     return processor, model.to(device).eval()
+
+
+def record_dtype(folder: str | Path, dtype) -> None:
+    """Write the language model's dtype as the checkpoint's top-level ``dtype`` in ``config.json``.
+
+    ``save_pretrained`` records the dtype of the model's first parameter, Whisper's float32, so
+    ``from_pretrained(dtype="auto")`` would load the 8B Llama in float32 (about 32 GB instead of
+    16).  With ``bfloat16`` recorded, "auto" loads the Llama in bf16 as the original ran it, and
+    Whisper and the connector stay float32 (``_keep_in_fp32_modules_strict``).
+    """
+    from ...files import atomic_write_text
+
+    path = Path(folder) / "config.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    name = str(dtype).replace("torch.", "")
+    data["dtype"] = name
+    if isinstance(data.get("text_config"), dict):
+        data["text_config"]["dtype"] = name
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def convert(out_dir: str | Path, desta_repo: str = DESTA_REPO) -> Path:
@@ -101,6 +155,7 @@ def convert(out_dir: str | Path, desta_repo: str = DESTA_REPO) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     processor.save_pretrained(out_dir)
     model.save_pretrained(out_dir)
+    record_dtype(out_dir, model.language_model.dtype)
     whisper_id = model.audio_model.name_or_path or WHISPER_REPO
     WhisperTokenizer.from_pretrained(whisper_id).save_pretrained(out_dir / "asr_tokenizer")
     return out_dir

@@ -3,8 +3,9 @@
 ``<|AUDIO|>`` in a rendered prompt becomes ``<start_audio>`` + ``prompt_size + T`` copies of the
 placeholder + ``<end_audio>`` (markers are plain text), ``T`` = the transcript's token count; the batch
 is re-tokenised with left padding.  The transcript of each clip is, in order of precedence: the
-``transcripts`` argument (a string, or `None` for the single text " "), else the bound
-``transcriber`` (Whisper ASR of the model, optionally gated by Silero VAD), else " ".
+``transcripts`` argument (a string, kept as given, ``""`` included; `None` for the single text
+" "), else the bound ``transcriber`` (Whisper ASR of the model), else " ".  A bound transcriber with
+VAD overrides a given transcript with " " when the clip holds no speech, as the original does.
 """
 
 from __future__ import annotations
@@ -58,11 +59,16 @@ class DeSTA25Processor(ProcessorMixin):
         self.placeholder_id = tokenizer.convert_tokens_to_ids(placeholder_token)
 
     def transcript_texts(self, audios, transcripts) -> list[str]:
-        if transcripts is None:
-            transcripts = self.transcriber(audios) if self.transcriber is not None else [None] * len(audios)
-        if len(transcripts) != len(audios):
+        """Each clip's transcript text.  With a bound ``transcriber`` it decides, as the original: VAD
+        first (no speech -> " ", even over a given transcript), then the given text, else ASR.
+        Without one: a given string unchanged (``""`` stays empty), `None` -> " "."""
+        if transcripts is not None and len(transcripts) != len(audios):
             raise ValueError(f"{len(transcripts)} transcripts for {len(audios)} audio clips")
-        return [str(t) if t else " " for t in transcripts]
+        if self.transcriber is not None:
+            return list(self.transcriber(audios, transcripts))
+        if transcripts is None:
+            transcripts = [None] * len(audios)
+        return [" " if t is None else str(t) for t in transcripts]
 
     def __call__(self, text=None, audio=None, sampling_rate=None, transcripts=None, return_tensors="pt", padding=True, **kwargs):
         texts = [text] if isinstance(text, str) else list(text)

@@ -1,19 +1,10 @@
-"""Compare the port with tensors saved from the original ``desta`` package (needs weights and a GPU).
+"""Compare the port with tensors saved from the original ``desta`` package.
 
-Save the reference with the original package (transformers 4.x env, ``pip install desta`` from
-GitHub kehanlu/DeSTA2.5-Audio), greedy, one clip, a fixed transcript::
-
-    import torch; from desta import DeSTA25AudioModel
-    m = DeSTA25AudioModel.from_pretrained("DeSTA-ntu/DeSTA2.5-Audio-Llama-3.1-8B").cuda().eval()
-    feats = {}; m.perception.connector.register_forward_hook(lambda mod, i, o: feats.setdefault("audio_features", o))
-    embeds = {}; m.llm_model.register_forward_pre_hook(lambda mod, a, kw: embeds.setdefault("inputs_embeds", kw["inputs_embeds"]), with_kwargs=True)
-    out = m.generate(messages=MESSAGES, do_sample=False, max_new_tokens=16, output_logits=True, return_dict_in_generate=True)
-    torch.save({"audio": AUDIO_16K_FLOAT_ARRAY, "prompt": RENDERED_PROMPT_WITH_<|AUDIO|>, "transcript": TRANSCRIPT,
-                "audio_features": feats["audio_features"].float().cpu(), "inputs_embeds": embeds["inputs_embeds"].float().cpu(),
-                "first_logits": out.logits[0].float().cpu(), "tokens": out.sequences[0].cpu()}  # new tokens only (inputs_embeds), "desta_reference.pt")
-
-``verify(model_dir, "desta_reference.pt")`` rebuilds the same inputs with the port and reports the
-largest absolute differences and the greedy-token agreement.
+Save the reference with ``save_reference.py`` beside this file, run by the original's own Python
+(transformers 4.x; its docstring says what is captured and why), then
+``verify(model_dir, "desta_reference.pt")`` rebuilds the same inputs with the port (same audio,
+rendered prompt and transcript) and reports the largest absolute differences of the audio
+features, the input embeddings and the first next-token logits, and the greedy-token agreement.
 """
 
 from __future__ import annotations
@@ -21,7 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def verify(model_dir: str | Path, reference: str | Path, *, device: str = "auto") -> dict:
+def verify(model_dir: str | Path, reference: str | Path, *, device: str = "auto", dtype: str = "auto") -> dict:
+    """Differences between the port on ``model_dir`` and the saved ``reference``.
+
+    ``dtype="auto"`` runs as converted (Llama bf16, Whisper and connector fp32); ``"float32"`` runs
+    everything in fp32 (a reference made in fp32, as the tiny one in tests/fixtures/desta25_original).
+    """
     import torch
     from transformers import AutoModelForMultimodalLM, AutoProcessor
 
@@ -30,7 +26,10 @@ def verify(model_dir: str | Path, reference: str | Path, *, device: str = "auto"
     ref = torch.load(reference, map_location="cpu", weights_only=False)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     processor = AutoProcessor.from_pretrained(model_dir)
-    model = AutoModelForMultimodalLM.from_pretrained(model_dir, dtype="auto").to(device).eval()
+    tokenizer = processor.tokenizer
+    if tokenizer.pad_token_id is None:  # folders converted before the converter set it: pad = eos, as the original
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForMultimodalLM.from_pretrained(model_dir, dtype=dtype if dtype == "auto" else getattr(torch, dtype)).to(device).eval()
     inputs = processor(text=[ref["prompt"]], audio=[ref["audio"]], transcripts=[ref.get("transcript")]).to(device)
     with torch.inference_mode():
         features = model.get_audio_features(inputs["input_features"]).float().cpu()
