@@ -21,6 +21,7 @@ PROVEN = {
     "qwen2-audio-7b-instruct": "tests/harness/test_runner_models.py, test_reuse.py, test_steered_runs.py, test_attention.py (arch qwen2_audio)",
     "audio-flamingo-3": "tests/harness/test_runner_models.py, test_reuse.py, test_steered_runs.py, test_attention.py (arch audioflamingo3)",
     "desta2.5-audio-llama-3.1-8b": "tests/harness/test_desta25.py (native port)",
+    "kimi-audio-7b-instruct": "tests/harness/test_kimi_audio.py (native port)",
 }
 
 
