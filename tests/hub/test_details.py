@@ -12,7 +12,7 @@ from tacos_temporal import cli
 from tacos_temporal.hub.details import config_name, details_card, model_dir, samples_parquet
 from tacos_temporal.hub.leaderboard import push_results
 from tacos_temporal.hub.run import read_run
-from tests.hub.conftest import BENCHMARK, DETAILS, MODEL, edited_run, snapshot
+from tests.hub.conftest import BENCHMARK, DETAILS, MODEL, edited_run, publish_items, snapshot
 
 RESULTS_FILE = ".eval_results/tacos_temporal_audio_only_generate_none.yaml"
 
@@ -22,8 +22,9 @@ CONFIG = "tacos-org__random-baseline__audio_only"
 
 
 @pytest.fixture
-def model_repo(hub):
+def model_repo(hub, demo_build):
     hub.create_repo(MODEL)
+    publish_items(hub, demo_build)
     return MODEL
 
 
