@@ -138,11 +138,15 @@ def model_index_results(run: RunSummary, *, dataset_id: str, source_url: str | N
 def merge_model_index(readme: bytes | None, results, *, model_name: str) -> bytes:
     """The model card ``readme`` with ``results`` merged into its ``model-index`` (as
     ``huggingface_hub.metadata_update(..., overwrite=True)`` merges: same result except the value ->
-    replaced; new -> appended).  A repo without a card gets a minimal one."""
-    from huggingface_hub import ModelCard
+    replaced; new -> appended).  A repo without a card gets a minimal one whose metadata block is the
+    model-index alone (an empty ``---`` block first would leave the metadata behind a second one, where
+    huggingface_hub no longer finds it)."""
+    from huggingface_hub import ModelCard, ModelCardData
 
-    text = readme.decode("utf-8") if readme is not None else f"---\n---\n\n# {model_name}\n"
-    card = ModelCard(text)
+    if readme is None:
+        data = ModelCardData(model_name=model_name, eval_results=list(results))
+        return f"---\n{data.to_yaml()}\n---\n\n# {model_name}\n".encode("utf-8")
+    card = ModelCard(readme.decode("utf-8"))
     existing = list(card.data.eval_results or [])
     kept = [old for old in existing if not any(old.is_equal_except_value(new) for new in results)]
     card.data.eval_results = kept + list(results)

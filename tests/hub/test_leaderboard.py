@@ -220,3 +220,31 @@ def test_a_dataset_repo_without_an_item_set_cannot_rank_anything(hub, run_dir):
     hub.create_repo("tacos-org/other", "dataset")
     with pytest.raises(ConfigError, match="has no items.jsonl, so it is not a benchmark published with `tacos-temporal publish-dataset`"):
         push_results(run_dir, MODEL, dataset_repo="tacos-org/other")
+
+
+def test_model_index_for_a_repo_without_a_card_is_metadata_huggingface_hub_reads(hub, model_repo, run_dir, tmp_path, caplog):
+    from huggingface_hub import ModelCard
+    from huggingface_hub.repocard import metadata_load
+
+    push_results(run_dir, MODEL, dataset_repo=BENCHMARK, direct=True, model_index=True)
+    text = hub.repo(MODEL).files()["README.md"].decode()
+    assert text.startswith("---\nmodel-index:\n") and text.count("---\n") == 2
+    path = tmp_path / "README.md"
+    path.write_text(text)
+    assert metadata_load(path)["model-index"][0]["name"] == "random-baseline"
+    card = ModelCard(text)
+    assert [r.metric_value for r in card.data.eval_results] == [e.value for e in eval_result_entries(read_run(run_dir), dataset_id=BENCHMARK)]
+    assert "metadata block was not found" not in caplog.text
+    assert push_results(run_dir, MODEL, dataset_repo=BENCHMARK, direct=True, model_index=True).model.status == "unchanged"
+
+
+def test_a_404_from_the_discussions_endpoint_says_so_not_repository_not_found(hub, model_repo, run_dir):
+    hub.fail("GET", r"^/api/models/tacos-org/random-baseline/discussions", 404, body={"error": "Not Found"})
+    with pytest.raises(HubError) as raised:
+        push_results(run_dir, MODEL, dataset_repo=BENCHMARK)
+    message = str(raised.value)
+    assert message.startswith(
+        "the discussions (pull requests) endpoint not found (HTTP 404: Not Found: GET /api/models/tacos-org/random-baseline/discussions) "
+        "pushing the results to model repo tacos-org/random-baseline: the repository exists"
+    ), message
+    assert "repository not found" not in message
