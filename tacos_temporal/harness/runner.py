@@ -91,13 +91,16 @@ def data_kind(data: str | Path | None, demo: bool) -> str:
     return "local" if Path(str(data)).exists() else "hub"
 
 
-def hub_revision(repo_id: str) -> str:
-    """The current commit of the Hub dataset ``repo_id``; the run loads exactly this one and records it."""
+def hub_revision(repo_id: str) -> str | None:
+    """The current commit of the Hub dataset ``repo_id``; the run loads exactly this one and records it
+    (``None`` offline, where push-results then has no revision to record)."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     try:
         return HfApi().dataset_info(repo_id).sha
+    except OfflineModeIsEnabled:
+        return None  # HF_HUB_OFFLINE=1: datasets loads its cached copy; the run records no revision
     except HfHubHTTPError as err:
         raise SourceError(f"cannot read the Hub dataset {repo_id!r} ({err}); check the id (ORG/NAME), HF_ENDPOINT and your token") from err
 
