@@ -77,6 +77,7 @@ EXAMPLES: dict[str, list[str]] = {
         "tacos-temporal push-results runs/qwen2-audio --model-repo Qwen/Qwen2-Audio-7B-Instruct --dataset-repo my-org/tacos_temporal",
         "tacos-temporal push-results runs/qwen2-audio --model-repo Qwen/Qwen2-Audio-7B-Instruct --dataset-repo my-org/tacos_temporal --details-repo my-org/tacos_temporal-details --create",
         "tacos-temporal push-results runs/my-model/audio_only --model-repo my-org/my-audio-lm --dataset-repo my-org/tacos_temporal --direct --model-index",
+        "tacos-temporal push-results runs/smoke --model-repo my-org/my-audio-lm --dataset-repo my-org/tacos_temporal --allow-partial",
     ],
     "env": ["tacos-temporal env"],
 }
@@ -346,6 +347,7 @@ def cmd_push_results(args: argparse.Namespace) -> int:
             "--create": args.create,
             "--private": args.private,
             "--token": args.token,
+            "--allow-partial": args.allow_partial,
         },
     )
     outcome = push_results(
@@ -360,6 +362,7 @@ def cmd_push_results(args: argparse.Namespace) -> int:
         private=args.private,
         token=args.token,
         command=command,
+        allow_partial=args.allow_partial,
     )
     print(outcome.describe())
     print("scores (%): " + ", ".join(f"{entry.task_id} {entry.value}" for entry in outcome.entries) + f"  [{outcome.entries[0].notes}]")
@@ -720,7 +723,10 @@ def build_parser() -> argparse.ArgumentParser:
         """
         Write the run's accuracy per task (percent) as .eval_results/tacos_temporal_<view>_<mode>_<intervention>.yaml
         in the model repo, in the Hub's Eval Results format (one entry per task, with a source link and
-        notes naming the view, answer mode and intervention), as a pull request unless --direct.
+        notes giving n, the data revision, the benchmark version, the view, answer mode and intervention),
+        as a pull request unless --direct. Only a complete run of the benchmark published at --dataset-repo
+        (every item, loaded from that repo) is ranked; anything else is refused unless --allow-partial,
+        which marks it PARTIAL and keeps it out of every ranking.
         --details-repo also pushes the per-item samples as Parquet to a details dataset (one config per
         model and view, one split per run plus `latest`); --model-index also writes the card's legacy
         model-index. The run folder is never modified; pushing the same run again changes nothing.
@@ -736,6 +742,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--create", action="store_true", help="create --details-repo if it does not exist")
     p.add_argument("--private", action="store_true", help="create --details-repo private (with --create)")
     p.add_argument("--token", metavar="TOKEN", help="Hub token (default: HF_TOKEN, then the token of `hf auth login`)")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="push a run that is not the whole published benchmark (--limit, demo or local data, another item set or "
+        "benchmark version), marked PARTIAL and on no leaderboard; without it such a run is refused",
+    )
 
     p = command("convert-desta", cmd_convert_desta, "assemble DeSTA2.5-Audio into one folder",
                 "Download the DeSTA2.5 connector, its Llama-3.1-8B (bf16) and Whisper-large-v3 (fp32) and write one self-contained folder.")

@@ -82,3 +82,25 @@ CAPTION_COLUMN = "caption"
 # --- TACOS release (Zenodo record 15379789) ------------------------------------------------------
 TACOS_RECORD = "15379789"
 TACOS_DOI = "10.5281/zenodo.15379789"
+
+# --- citation ------------------------------------------------------------------------------------
+#: BibTeX of the paper and of TACOS: the one copy that the dataset card, the evaluate module and the
+#: metric card cite (tests check the cards against it).
+CITATION = """\
+@inproceedings{kulkarni2026closer,
+  title     = {A Closer Look at Failure Modes in Temporal Understanding of Large Audio-Language Models},
+  author    = {Kulkarni and Jayakumar and Ghosh and Wiegreffe and Manocha and Duraiswami},
+  booktitle = {Proceedings of Interspeech},
+  year      = {2026},
+  eprint    = {2606.17417},
+  archivePrefix = {arXiv}
+}
+@inproceedings{primus2025tacos,
+  title     = {{TACOS}: Temporally-aligned Audio CaptiOnS for Language-Audio Pretraining},
+  author    = {Primus, Paul and Schmid, Florian and Widmer, Gerhard},
+  booktitle = {IEEE Workshop on Applications of Signal Processing to Audio and Acoustics (WASPAA)},
+  year      = {2025},
+  eprint    = {2505.07609},
+  archivePrefix = {arXiv}
+}
+"""

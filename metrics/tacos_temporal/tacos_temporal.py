@@ -16,12 +16,18 @@
 A thin shell around the library: parsing is ``tacos_temporal.scoring.parsing.parse_choice`` and
 every number comes from ``tacos_temporal.scoring.metrics.judge`` + ``score``.  Projects that do
 not use ``evaluate`` call those two functions directly and get the same dict.
+
+In a clone of the repository this file imports the installed package.  The Hub Space gets it from
+``tacos-temporal publish-metric`` with its ``from tacos_temporal... import`` lines pointing at
+``tacos_temporal_bundle.py``, generated beside it from the package's own scoring sources, so that
+``evaluate.load("ORG/tacos_temporal")`` needs nothing but ``evaluate`` (tacos_temporal/hub/metric.py).
 """
 
 import datasets
 
 import evaluate
 from tacos_temporal.errors import unknown_name
+from tacos_temporal.names import CITATION
 from tacos_temporal.scoring.metrics import judge, score
 
 
@@ -99,22 +105,8 @@ Examples:
 """
 
 
-_CITATION = """\
-@inproceedings{kulkarni2026closer,
-  title     = {A Closer Look at Failure Modes in Temporal Understanding of Large Audio-Language Models},
-  author    = {Kulkarni and Jayakumar and Ghosh and Wiegreffe and Manocha and Duraiswami},
-  booktitle = {Proceedings of Interspeech},
-  year      = {2026},
-  eprint    = {2606.17417},
-  archivePrefix = {arXiv}
-}
-@article{primus2025tacos,
-  title   = {{TACOS}: Temporally-aligned Audio CaptiOnS for Language-Audio Pretraining},
-  author  = {Primus, Paul and Schmid, Florian and Widmer, Gerhard},
-  journal = {arXiv preprint arXiv:2505.07609},
-  year    = {2025}
-}
-"""
+#: The package's one copy of the BibTeX (tacos_temporal.names.CITATION).
+_CITATION = CITATION
 
 #: Configuration whose features include ``options``.  evaluate 0.4.6 takes the input names from
 #: the first entry of a list of Features (``EvaluationModule._feature_names``), so a second entry

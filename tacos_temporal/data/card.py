@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from ..names import EXPECTED_COUNTS, SPLIT, TASK_CODES, TASK_TITLES, TASKS, VIEW_TITLES, VIEWS
+from ..names import CITATION, EXPECTED_COUNTS, SPLIT, TASK_CODES, TASK_TITLES, TASKS, VIEW_TITLES, VIEWS
 
 TEMPLATE = "dataset_card.md"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
@@ -32,6 +32,18 @@ def configs_yaml(views=VIEWS) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The Hub's ``size_categories`` buckets (upper bounds, exclusive), as the dataset card metadata spec lists them.
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"))
+
+
+def size_category(rows: int) -> str:
+    """The ``size_categories`` value of a dataset of ``rows`` rows per config (``16`` -> ``n<1K``)."""
+    for bound, name in SIZE_CATEGORIES:
+        if rows < bound:
+            return name
+    return "n>10M"
+
+
 def card_template() -> str:
     return resources.files("tacos_temporal.data").joinpath(TEMPLATE).read_text(encoding="utf-8")
 
@@ -46,6 +58,8 @@ def render_card(report: dict) -> str:
     """The card of one build (``report`` is the content of ``build_report.json``)."""
     counts = report.get("counts", {})
     values = {
+        "size_category": size_category(int(report.get("total", 0))),
+        "citation": CITATION,
         "counts_table": _table(
             ["task", "code", "items", "in the paper"],
             [[TASK_TITLES[t], TASK_CODES[t], counts.get(t, 0), EXPECTED_COUNTS[t]] for t in TASKS]

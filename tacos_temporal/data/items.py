@@ -7,6 +7,7 @@ dataset views hold the same fields plus clip columns (licence, attribution, audi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
@@ -144,3 +145,13 @@ def read_items_jsonl(path: str | Path) -> list[Item]:
         seen.add(item.id)
         items.append(item)
     return items
+
+
+def item_set_sha256(items: Iterable[Mapping]) -> str:
+    """A fingerprint of a set of items (``Item.to_dict()`` or dataset rows): sha256 over each item's
+    id, task, clip, options and answer, in id order.  Two runs or builds with the same fingerprint
+    asked the same questions with the same options and answers, whatever order or view."""
+    keyed = sorted(
+        [str(item["id"]), str(item["task"]), str(item["filename"]), [str(o) for o in item["options"]], str(item["answer"])] for item in items
+    )
+    return hashlib.sha256(json.dumps(keyed, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()

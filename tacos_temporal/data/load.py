@@ -31,8 +31,9 @@ def datasets_progress(enabled: bool):
         yield
 
 
-def load_view_dataset(source: str | Path, config: str, *, progress: bool = True):
-    """``datasets.load_dataset(source, config, split="test")``, safe for local folders.
+def load_view_dataset(source: str | Path, config: str, *, progress: bool = True, revision: str | None = None):
+    """``datasets.load_dataset(source, config, split="test")``, safe for local folders
+    (``revision``: a commit of a Hub dataset, to load exactly that one).
 
     datasets 5.2 names the cache of a local folder after the folder's name and its ``configs:``
     only, not after the files' contents: two builds in folders of the same name, or a rebuild in
@@ -48,7 +49,7 @@ def load_view_dataset(source: str | Path, config: str, *, progress: bool = True)
         if path.is_dir():
             cache_dir = Path(datasets_config.HF_DATASETS_CACHE) / "tacos_temporal_local" / folder_fingerprint(path)
             return load_dataset(str(path), config, split=SPLIT, cache_dir=str(cache_dir))
-        return load_dataset(str(source), config, split=SPLIT)
+        return load_dataset(str(source), config, split=SPLIT, revision=revision)
 
 
 def _build_key(source: dict) -> str:

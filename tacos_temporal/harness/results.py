@@ -22,19 +22,32 @@
                      decoding settings, audio limit and benchmark version: a resumed run reuses a
                      record only when its key matches
 
-``results.json`` - a superset of lm-evaluation-harness's results file::
+``results.json`` - a superset of lm-evaluation-harness's results file (``lm_eval/result_schema.py``);
+the same bytes are written as ``results_<date_id>.json`` beside lm-eval-named sample files
+(``harness/lm_eval_layout.py``), so that lm-eval's readers (``get_results_filenames``, ``make_table``,
+``WandbLogger``) read the folder::
 
-    results          {"tacos_temporal": flat scores, "tacos_temporal_<task>": {"acc,none", "acc_stderr,none",
-                     "acc_ci_low,none", "acc_ci_high,none", "parse_failure_rate,none", "alias"}}
+    results          {"tacos_temporal": the group, "tacos_temporal_<task>": the task}, each {"alias",
+                     "acc,none", "acc_stderr,none", "acc_ci_low,none", "acc_ci_high,none",
+                     "parse_failure_rate,none"}; the group's "acc" is over every item (micro, as lm-eval
+                     weights a group by size) and it adds "acc_macro,none".  A stderr that cannot be
+                     computed (one item) is "N/A", as lm-eval writes it.
+    groups           {"tacos_temporal": the group's entry of "results"}
     group_subtasks   {"tacos_temporal": ["tacos_temporal_<task>", ...]}
-    configs          per task: task, dataset_path, dataset_name (the view), output_type, metadata.version
-    versions         per task: BENCHMARK_VERSION
-    n-samples        per task: {"original", "effective"}
-    config           model, model_args, batch_size, device, ... (lm-eval's keys)
-    model_name, model_revision, model_dtype, date, git_hash, transformers_version,
-    total_evaluation_time_seconds
+    configs          per task: task, tag, dataset_path, dataset_name (the view), test_split, output_type,
+                     num_fewshot, metric_list, filter_list (generate), metadata.version
+    versions         per task and the group: BENCHMARK_VERSION
+    n-shot           per task and the group: 0
+    higher_is_better per task and the group: {"acc": true, "parse_failure_rate": false, ...}
+    n-samples        per task: {"original": items of the task in the view, "effective": items run}
+    config           model, model_args, batch_size, device, limit, ... (lm-eval's keys)
+    model_name, model_name_sanitized, model_revision, model_dtype, date, git_hash,
+    transformers_version, total_evaluation_time_seconds
     tacos_temporal   everything of this package: run_config, model (describe()), view, mode, decoding,
-                     intervention, package_versions, audio_truncated, timings, samples file
+                     intervention, package_versions, audio_truncated, timings, samples file,
+                     scores (the flat dict of ``scoring.metrics.score``), data (where the items came
+                     from: source kind, path or Hub id, revision, benchmark version, item-set hashes;
+                     see ``data_provenance``)
 ``run_config.json`` - the configuration the folder belongs to (checked when a run resumes).
 """
 
@@ -42,6 +55,7 @@ from __future__ import annotations
 
 import math
 import platform
+import re
 import subprocess
 import time
 from importlib import metadata
@@ -75,39 +89,81 @@ def git_hash() -> str | None:
         return None
 
 
-def build_results(*, run_config: dict, model: dict, scores: dict, records: list[dict], data_source: str, timings: dict, extra: dict) -> dict:
-    """The ``results.json`` document of a finished run."""
+#: lm-eval's "higher_is_better" of every metric we report (None: neither, an interval bound).
+HIGHER_IS_BETTER = {"acc": True, "acc_macro": True, "acc_ci_low": None, "acc_ci_high": None, "parse_failure_rate": False}
+#: What lm-eval writes for a standard error it cannot compute (``lm_eval/evaluator_utils.py``).
+NO_STDERR = "N/A"
+
+
+def acc_stderr(acc: float, n: int) -> float | str:
+    """lm-eval's ``mean_stderr`` of a 0/1 metric (sample standard deviation / sqrt(n)); ``"N/A"`` for n < 2."""
+    return math.sqrt(acc * (1 - acc) / (n - 1)) if n > 1 else NO_STDERR
+
+
+def _metric_entry(alias: str, scores: dict, suffix: str, n: int) -> dict:
+    acc = scores[f"accuracy{suffix}"]
+    return {
+        "alias": alias,
+        "acc,none": acc,
+        "acc_stderr,none": acc_stderr(acc, n),
+        "acc_ci_low,none": scores[f"accuracy{suffix}_ci_low"],
+        "acc_ci_high,none": scores[f"accuracy{suffix}_ci_high"],
+        "parse_failure_rate,none": scores[f"parse_failure_rate{suffix}"],
+    }
+
+
+def build_results(
+    *,
+    run_config: dict,
+    model: dict,
+    scores: dict,
+    records: list[dict],
+    data_source: str,
+    timings: dict,
+    extra: dict,
+    n_original: dict[str, int] | None = None,
+    data: dict | None = None,
+) -> dict:
+    """The ``results.json`` document of a finished run.
+
+    ``n_original``: items per task in the view before ``--limit`` (default: those run);
+    ``data``: where the items came from (:func:`tacos_temporal.harness.runner.data_provenance`).
+    """
     view, mode = run_config["view"], run_config["mode"]
-    results = {BENCHMARK_NAME: dict(scores)}
+    group = _metric_entry(BENCHMARK_NAME, scores, "", scores["n"])
+    group["acc_macro,none"] = scores["accuracy_macro"]
+    results = {BENCHMARK_NAME: group}
     n_samples = {}
     configs = {}
     for task in TASKS:
         if f"n_{task}" not in scores:
             continue
         name = f"{BENCHMARK_NAME}_{task}"
-        acc, n = scores[f"accuracy_{task}"], scores[f"n_{task}"]
-        results[name] = {
-            "alias": task,
-            "acc,none": acc,
-            "acc_stderr,none": math.sqrt(acc * (1 - acc) / (n - 1)) if n > 1 else None,
-            "acc_ci_low,none": scores[f"accuracy_{task}_ci_low"],
-            "acc_ci_high,none": scores[f"accuracy_{task}_ci_high"],
-            "parse_failure_rate,none": scores[f"parse_failure_rate_{task}"],
-        }
-        n_samples[name] = {"original": n, "effective": n}
+        n = scores[f"n_{task}"]
+        results[name] = _metric_entry(task, scores, f"_{task}", n)
+        n_samples[name] = {"original": (n_original or {}).get(task, n), "effective": n}
         configs[name] = {
             "task": name,
+            "tag": [BENCHMARK_NAME],
             "dataset_path": data_source,
             "dataset_name": view,
             "test_split": "test",
             "output_type": "generate_until" if mode == "generate" else "multiple_choice",
+            "num_fewshot": 0,
+            "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
             "metadata": {"version": BENCHMARK_VERSION},
         }
+        if mode == "generate":
+            configs[name]["filter_list"] = [{"name": "parse_choice", "filter": [{"function": "tacos_temporal.scoring.parsing.parse_choice"}]}]
+    names = sorted(configs)
     return {
         "results": results,
-        "group_subtasks": {BENCHMARK_NAME: sorted(configs)},
+        "groups": {BENCHMARK_NAME: dict(group)},
+        "group_subtasks": {BENCHMARK_NAME: names},
         "configs": configs,
-        "versions": {name: BENCHMARK_VERSION for name in configs},
+        "versions": {name: BENCHMARK_VERSION for name in [BENCHMARK_NAME, *names]},
+        "n-shot": {name: 0 for name in [BENCHMARK_NAME, *names]},
+        "higher_is_better": {name: dict(HIGHER_IS_BETTER) for name in [BENCHMARK_NAME, *names]},
         "n-samples": n_samples,
         "config": {
             "model": model.get("class"),
@@ -119,6 +175,7 @@ def build_results(*, run_config: dict, model: dict, scores: dict, records: list[
             "gen_kwargs": {"do_sample": False, "max_new_tokens": run_config["max_new_tokens"]} if mode == "generate" else None,
         },
         "model_name": model.get("model"),
+        "model_name_sanitized": re.sub(r"[\"<>:/|\\?*\[\]]+", "__", str(model.get("model"))),
         "model_revision": model.get("revision"),
         "model_dtype": model.get("dtype"),
         "date": time.time(),
@@ -137,6 +194,8 @@ def build_results(*, run_config: dict, model: dict, scores: dict, records: list[
             "audio_truncated": sum(1 for r in records if r.get("audio_truncated")),
             "package_versions": package_versions(),
             "timings": timings,
+            "scores": dict(scores),
+            "data": data,
             **extra,
         },
     }

@@ -55,8 +55,9 @@ class RunResult:
 # --- data --------------------------------------------------------------------------------------
 
 
-def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, seed: int = 0, progress: bool = True):
-    """The dataset serving ``view`` (audio left undecoded) and a description of where it came from."""
+def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, seed: int = 0, progress: bool = True, revision: str | None = None):
+    """The dataset serving ``view`` (audio left undecoded) and a description of where it came from
+    (``revision``: the commit of a Hub dataset to load, see :func:`hub_revision`)."""
     from datasets import Audio
 
     from ..data.load import ensure_build, load_view_dataset
@@ -70,7 +71,7 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
         path, source = data, str(data)
     config = dataset_view(view)
     try:
-        dataset = load_view_dataset(path, config, progress=progress)
+        dataset = load_view_dataset(path, config, progress=progress, revision=revision)
     except (ValueError, FileNotFoundError) as err:
         raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
     except ConnectionError as err:  # datasets: "Couldn't reach 'ORG/NAME' on the Hub" (offline, or no network)
@@ -87,6 +88,55 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
     if AUDIO_COLUMN in dataset.column_names:
         dataset = dataset.cast_column(AUDIO_COLUMN, Audio(decode=False))
     return dataset, source
+
+
+def data_kind(data: str | Path | None, demo: bool) -> str:
+    """Where a run's items come from: ``hub`` (a Hub dataset id), ``local`` (a built folder), ``demo``
+    (the synthetic demo corpus) or ``download`` (built here from the downloaded TACOS release)."""
+    if data is None:
+        return "demo" if demo else "download"
+    return "local" if Path(str(data)).exists() else "hub"
+
+
+def hub_revision(repo_id: str) -> str | None:
+    """The current commit of the Hub dataset ``repo_id``; the run loads exactly this one and records it
+    (``None`` offline, where push-results then has no revision to record)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        return HfApi().dataset_info(repo_id).sha
+    except OfflineModeIsEnabled:
+        return None  # HF_HUB_OFFLINE=1: datasets loads its cached copy; the run records no revision
+    except HfHubHTTPError as err:
+        raise SourceError(f"cannot read the Hub dataset {repo_id!r} ({err}); check the id (ORG/NAME), HF_ENDPOINT and your token") from err
+
+
+def data_provenance(*, data: str | Path | None, demo: bool, source: str, revision: str | None, rows: Sequence[dict], selected: Sequence[int]) -> dict:
+    """What ``results.json`` records about the items (``tacos_temporal.data`` of the results file):
+
+    kind (:func:`data_kind`), source (Hub id, folder or build), revision (the Hub commit; for a local
+    folder its file fingerprint), benchmark_versions (of the items run), items_in_view and
+    item_set_sha256 (every item of the view), run_item_set_sha256 and items_run (the items run:
+    equal to the former unless ``--limit``).  push-results compares these with the published benchmark.
+    """
+    from ..data.items import item_set_sha256
+    from ..data.load import folder_fingerprint
+
+    kind = data_kind(data, demo)
+    if kind == "local" and revision is None and Path(str(data)).is_dir():
+        revision = f"folder:{folder_fingerprint(Path(str(data)))}"
+    chosen = [rows[i] for i in selected]
+    return {
+        "kind": kind,
+        "source": source,
+        "revision": revision,
+        "benchmark_versions": sorted({str(row.get("benchmark_version")) for row in chosen}),
+        "items_in_view": len(rows),
+        "item_set_sha256": item_set_sha256(rows),
+        "items_run": len(chosen),
+        "run_item_set_sha256": item_set_sha256(chosen),
+    }
 
 
 def stratified_sample(tasks: Sequence[str], limit: int, seed: int) -> list[int]:
@@ -174,6 +224,10 @@ def _check_run_folder(out_dir: Path, identity: dict, overwrite: bool) -> None:
             (out_dir / name).unlink(missing_ok=True)
         for shard in out_dir.glob("samples.rank*.jsonl"):
             shard.unlink()
+        from .lm_eval_layout import lm_eval_files
+
+        for lm_eval_file in lm_eval_files(out_dir):
+            lm_eval_file.unlink()
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
         differs = sorted(k for k in set(old) | set(identity) if k not in RESUMABLE_CHANGES and old.get(k) != identity.get(k))
@@ -226,6 +280,8 @@ class _Track:
     answered: int = 0
     infer_seconds: float = 0.0
     shared_with: tuple[str, ...] = ()
+    provenance: dict | None = None
+    n_original: dict | None = None
 
 
 def evaluate(
@@ -324,9 +380,12 @@ def evaluate_views(
 def _prepare_track(cfg: RunConfig, out_dir: Path, runner: ModelRunner, *, data, demo, overwrite, progress, rank, world) -> _Track:
     """Load the view, check the model can serve it, render every prompt and cache key, open the run
     folder and find what an earlier run already answered."""
-    dataset, source = load_view(cfg.view, data=data, demo=demo, seed=cfg.seed, progress=progress and rank == 0)
+    revision = hub_revision(str(data)) if data_kind(data, demo) == "hub" else None
+    dataset, source = load_view(cfg.view, data=data, demo=demo, seed=cfg.seed, progress=progress and rank == 0, revision=revision)
     meta = dataset.select_columns([c for c in dataset.column_names if c != AUDIO_COLUMN]).to_list()
     selected = stratified_sample([row["task"] for row in meta], cfg.limit, cfg.seed) if cfg.limit else list(range(len(meta)))
+    provenance = data_provenance(data=data, demo=demo, source=source, revision=revision, rows=meta, selected=selected)
+    n_original = {task: sum(1 for row in meta if row["task"] == task) for task in TASKS}
     with_audio = cfg.view in VIEWS_WITH_AUDIO
     decode_audio = with_audio and runner.uses_audio
     if decode_audio and runner.sampling_rate is None:
@@ -372,7 +431,10 @@ def _prepare_track(cfg: RunConfig, out_dir: Path, runner: ModelRunner, *, data, 
     # Data parallel: whole clips go to one rank, so each clip is still encoded once.
     clip_rank = {name: n % world for n, name in enumerate(sorted({e[1]["filename"] for e in todo}))}
     todo = [entry for entry in todo if clip_rank[entry[1]["filename"]] == rank]
-    return _Track(cfg, out_dir, dataset, source, plan, todo, done, audio_sha, model, samples_path, decode_audio, reused)
+    return _Track(
+        cfg, out_dir, dataset, source, plan, todo, done, audio_sha, model, samples_path, decode_audio, reused,
+        provenance=provenance, n_original=n_original,
+    )
 
 
 def _clip_audio(track: _Track, clips: ClipCache, runner: ModelRunner, index: int, row: dict):
@@ -494,9 +556,28 @@ def _finish_track(track: _Track, clips: ClipCache, load_seconds: float, total: f
             "reuse_reason": track.reuse_reason,
             "answered_jointly_with_views": list(track.shared_with),
         },
+        n_original=track.n_original,
+        data=track.provenance,
     )
-    atomic_write_text(out_dir / RESULTS_FILE, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    if track.provenance and track.provenance.get("kind") == "hub":
+        for config in results["configs"].values():
+            config["dataset_kwargs"] = {"revision": track.provenance["revision"]}
+    text = json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n"
+    atomic_write_text(out_dir / RESULTS_FILE, text)
+    _write_lm_eval_files(track, records, text, results["date"])
     return RunResult(out_dir, scores, results, records, track.reused, track.answered)
+
+
+def _write_lm_eval_files(track: _Track, records: list[dict], results_text: str, date: float) -> None:
+    """``results_<date_id>.json`` (the same bytes as results.json) and one lm-eval samples file per
+    task (``harness/lm_eval_layout.py``), replacing those of an earlier finish of this folder."""
+    from .lm_eval_layout import sample_line, write_lm_eval_files
+
+    by_task: dict[str, list[dict]] = {task: [] for task in TASKS if any(r["task"] == task for r in records)}
+    for (index, row, _, _), record in zip(track.plan, records):
+        doc = {key: value for key, value in row.items() if key != AUDIO_COLUMN}
+        by_task[record["task"]].append(sample_line(record, doc_id=index, doc=doc, max_new_tokens=track.cfg.max_new_tokens))
+    write_lm_eval_files(track.out_dir, results_text, by_task, date)
 
 
 def _reuse_blocker(cfg: RunConfig, runner: ModelRunner, decode_audio: bool) -> str | None:

@@ -115,8 +115,16 @@ def describe_failure(
             return f"revision not found (HTTP 404{said}) {where}: check the branch or pull request, {rerun}"
         if isinstance(err, RemoteEntryNotFoundError):
             return f"a file is missing on the Hub (HTTP 404{said}) {where}: it may have been deleted meanwhile, {rerun}"
-        if isinstance(err, RepositoryNotFoundError) or status == 404:
+        if isinstance(err, RepositoryNotFoundError):
             return f"repository not found (HTTP 404) {where}: check the id, {missing_hint}, {rerun}"
+        if status == 404:
+            # A 404 without the Hub's RepoNotFound code: the repository was found, something else was not.
+            endpoint = _request_line(err)
+            what = _NOT_FOUND_WHAT.get(endpoint.rsplit("/", 1)[-1].split("?")[0], "the endpoint")
+            return (
+                f"{what} not found (HTTP 404{said}: {endpoint}) {where}: the repository exists, but the Hub at "
+                f"{_endpoint_of(err)} does not serve this; check HF_ENDPOINT and the huggingface_hub version, {rerun}"
+            )
         if status is not None and status >= 500:
             return (
                 f"the Hub failed (HTTP {status}{said}) {where}: no commit was made, so the repository is "
@@ -126,6 +134,20 @@ def describe_failure(
     if _is_network_error(err):
         return f"cannot reach the Hub at {_endpoint_of(err)} ({type(err).__name__}: {err}) {where}: check the network or HF_ENDPOINT, {rerun}"
     return None
+
+
+#: What a 404 names, by the last part of the request path (everything else: "the endpoint").
+_NOT_FOUND_WHAT = {"discussions": "the discussions (pull requests) endpoint", "leaderboard": "the leaderboard endpoint", "paths-info": "the paths-info endpoint"}
+
+
+def _request_line(err: BaseException) -> str:
+    """``GET /api/models/ORG/NAME/discussions``: the request that failed (no query, no host)."""
+    try:
+        request = err.response.request  # httpx: the response knows its request
+        path = request.url.path
+        return f"{request.method} {path.decode() if isinstance(path, bytes) else path}"
+    except Exception:  # noqa: BLE001 - no request attached
+        return "an unknown request"
 
 
 def _endpoint_of(err: BaseException) -> str:

@@ -34,9 +34,14 @@ invalid on the dataset page until a pull request to that file adds it.  We write
 ``tacos-temporal`` (this package is the harness that produces the scores); pass
 ``evaluation_framework=`` (``--evaluation-framework``) to use another identifier.
 
-The three tasks are the benchmark's tasks (``names.TASKS``) on the ``audio_only`` view, the
-paper's headline setting (AQA); scores are accuracy in percent.  Results of the other views are
-pushed under the same task ids with the view named in their notes (see ``hub.leaderboard``).
+One leaderboard task per view (the three input views and the silence control), answer mode and
+temporal question, so that no ranking mixes text-only, audio or control scores, or generated answers
+with log-probability choices: ``<view>_<task>`` for generated answers (``audio_only_earliest_onset``,
+the paper's headline setting), ``<view>_<task>_logprob`` for the log-probability mode.  The silence
+control reads the ``audio_only`` config (its clips are replaced by silence at run time).  Scores are
+accuracy in percent.  Runs with an attention intervention, and partial runs pushed with
+``--allow-partial``, get task ids that this file does not declare (``..._intervention``,
+``..._partial``): they stay on the model page and out of every ranking (see ``hub.leaderboard``).
 """
 
 from __future__ import annotations
@@ -44,16 +49,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..data.views import dataset_view
 from ..errors import ConfigError
-from ..names import AUDIO_ONLY, SPLIT, TASK_TITLES, TASKS, VIEWS
+from ..harness.config import MODES
+from ..names import ALL_VIEWS, AUDIO_ONLY, SPLIT, TASK_TITLES, TASKS, VIEW_TITLES, VIEWS
 from .connection import PushOutcome, check_repo_id, ensure_repo, hub_api, hub_errors, push_files
 
 EVAL_FILE = "eval.yaml"
 BENCHMARK_TITLE = "TACOS-Temporal"
 #: Our identifier of the harness; must be registered in huggingface.js eval.ts before the Hub accepts it.
 EVALUATION_FRAMEWORK = "tacos-temporal"
-#: The config every leaderboard task is defined on.
+#: The view of the paper's headline setting (first in eval.yaml).
 LEADERBOARD_VIEW = AUDIO_ONLY
+#: Suffixes of task ids that eval.yaml never declares: such entries are on no leaderboard.
+UNRANKED_SUFFIXES = ("_intervention", "_partial")
 CARD_FILES = ("README.md", "items.jsonl", "build_report.json")
 _CONFIGS = re.compile(r"^---\s*\n.*?^configs:\s*$.*?^---\s*$", re.S | re.M)
 
@@ -61,14 +70,36 @@ DESCRIPTION = (
     "Temporal reasoning of large audio-language models on real recordings (TACOS, Freesound clips "
     "with labelled onsets and offsets): four-option questions about which sound event starts earliest "
     "(earliest_onset), ends latest (latest_offset) or lasts longest (longest_duration). Scores are "
-    "accuracy in percent (0-100) on the audio_only view; the answer letter is read with fixed rules that "
-    "never guess, and an answer without a readable letter counts as wrong. Chance is 25. Entries of the "
-    "other views (caption_only, audio_caption) name the view, answer mode and intervention in their notes."
+    "accuracy in percent (0-100) of complete runs of the published item set; the answer letter is read with "
+    "fixed rules that never guess, and an answer without a readable letter counts as wrong. Chance is 25. "
+    "Each task id names the input view (audio_only, caption_only, audio_caption, or the silence control), "
+    "the question and, for log-probability scoring, '_logprob'; each entry's notes give n, the data revision, "
+    "the benchmark version, the answer mode and the intervention."
 )
 
 
+def leaderboard_task_id(view: str, task: str, mode: str = MODES[0], *, intervention: bool = False, partial: bool = False) -> str:
+    """The ``task_id`` of an entry: ``<view>_<task>`` (generate mode) or ``<view>_<task>_<mode>``,
+    plus ``_intervention`` / ``_partial`` for entries that no leaderboard ranks."""
+    if view not in ALL_VIEWS or task not in TASKS or mode not in MODES:
+        raise ConfigError(f"no leaderboard task for view {view!r}, task {task!r}, mode {mode!r}")
+    base = f"{view}_{task}" + ("" if mode == MODES[0] else f"_{mode}")
+    return base + ("_intervention" if intervention else "") + ("_partial" if partial else "")
+
+
+def leaderboard_tasks(first_view: str = LEADERBOARD_VIEW) -> list[dict]:
+    """Every ranked task of ``eval.yaml``: each view (``first_view`` first) x answer mode x question."""
+    views = [first_view] + [view for view in ALL_VIEWS if view != first_view]
+    return [
+        {"id": leaderboard_task_id(view, task, mode), "config": dataset_view(view), "split": SPLIT}
+        for view in views
+        for mode in MODES
+        for task in TASKS
+    ]
+
+
 def eval_yaml(*, evaluation_framework: str = EVALUATION_FRAMEWORK, view: str = LEADERBOARD_VIEW) -> str:
-    """The ``eval.yaml`` of the benchmark: one task per entry of ``names.TASKS``, on ``view``."""
+    """The ``eval.yaml`` of the benchmark: one task per view, answer mode and question (``view`` first)."""
     import yaml
 
     if view not in VIEWS:
@@ -79,11 +110,13 @@ def eval_yaml(*, evaluation_framework: str = EVALUATION_FRAMEWORK, view: str = L
         "name": BENCHMARK_TITLE,
         "description": DESCRIPTION,
         "evaluation_framework": evaluation_framework,
-        "tasks": [{"id": task, "config": view, "split": SPLIT} for task in TASKS],
+        "tasks": leaderboard_tasks(view),
     }
     header = (
         "# Registers this dataset as a Hub benchmark (beta, allow-listed): one leaderboard per task.\n"
-        "# Written by `tacos-temporal publish-dataset`; tasks: "
+        "# Written by `tacos-temporal publish-dataset`. Task ids: <view>_<task>[_logprob]; views: "
+        + ", ".join(f"{v} ({VIEW_TITLES[v]})" for v in ALL_VIEWS)
+        + "; tasks: "
         + ", ".join(f"{task} ({TASK_TITLES[task]})" for task in TASKS)
         + ".\n"
     )

@@ -36,6 +36,12 @@ class RunSummary:
     data_source: str | None
     #: task -> (accuracy as a fraction, number of items), for the tasks the run has.
     accuracy: dict[str, tuple[float, int]]
+    #: ``--limit`` of the run (``None``: every item).
+    limit: int | None = None
+    #: where the items came from (``tacos_temporal.data`` of results.json; ``None`` in older runs).
+    data: dict | None = None
+    #: task -> items of the task in the view before ``--limit``.
+    n_original: dict[str, int] | None = None
 
     @property
     def timestamp(self) -> str:
@@ -69,6 +75,23 @@ class RunSummary:
     @property
     def notes(self) -> str:
         return f"view={self.view}; answer mode={self.mode}; intervention={self.intervention_label}"
+
+    @property
+    def data_revision(self) -> str | None:
+        """The Hub commit of the benchmark dataset the run loaded (``None`` for other sources)."""
+        data = self.data or {}
+        return data.get("revision") if data.get("kind") == "hub" else None
+
+    @property
+    def data_label(self) -> str:
+        """``ORG/NAME@<commit>``, ``local folder PATH``, ``demo``...: where the items came from."""
+        data = self.data or {}
+        kind, source = data.get("kind"), data.get("source") or self.data_source
+        if kind == "hub":
+            return f"{source}@{data.get('revision')}"
+        if kind == "local":
+            return f"local folder {source}"
+        return str(kind or source or "unknown")
 
     def samples(self) -> list[dict]:
         path = self.run_dir / SAMPLES_FILE
@@ -105,6 +128,9 @@ def read_run(run_dir: str | Path) -> RunSummary:
             date=float(results["date"]),
             data_source=data_source,
             accuracy=accuracy,
+            limit=(results.get("config") or {}).get("limit"),
+            data=ours.get("data"),
+            n_original={task: int(results["n-samples"][f"{BENCHMARK_NAME}_{task}"]["original"]) for task in accuracy},
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"{results_path} is not a tacos_temporal results file ({type(err).__name__}: {err}); rerun `tacos-temporal eval`") from err

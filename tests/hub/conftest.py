@@ -33,14 +33,45 @@ def hub(hub_server, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def run_dir(demo_build, tmp_path_factory) -> Path:
-    """A finished run of the random baseline on the demo benchmark's audio_only view (read-only)."""
+def run_dir(hub_server, demo_build, tmp_path_factory) -> Path:
+    """A complete run of the random baseline on the audio_only view of the benchmark published at
+    BENCHMARK (the demo build, pushed to the local Hub and loaded from it), read-only.
+
+    Session fixtures are set up before the function-scoped ``hub`` fixture, which then resets the
+    Hub for the test: tests that push the run publish the item set again with :func:`publish_items`.
+    """
+    from tacos_temporal.harness.config import RunConfig
+    from tacos_temporal.harness.runner import evaluate
+    from tacos_temporal.hub.dataset import publish_dataset
+
+    hub_server.reset()
+    hub_server.add_user("alice", TOKEN, orgs=(ORG,))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_TOKEN", TOKEN)
+        publish_dataset(demo_build.out_dir, BENCHMARK, create=True)
+        out = tmp_path_factory.mktemp("run") / "random-audio_only"
+        evaluate(RunConfig(model="random", view="audio_only"), out, data=BENCHMARK, progress=False)
+    hub_server.reset()
+    return out
+
+
+@pytest.fixture(scope="session")
+def local_run_dir(demo_build, tmp_path_factory) -> Path:
+    """The same run on the local build folder with ``--limit 5``: not the published benchmark (read-only)."""
     from tacos_temporal.harness.config import RunConfig
     from tacos_temporal.harness.runner import evaluate
 
-    out = tmp_path_factory.mktemp("run") / "random-audio_only"
-    evaluate(RunConfig(model="random", view="audio_only"), out, data=demo_build.out_dir, progress=False)
+    out = tmp_path_factory.mktemp("run") / "random-local-limit5"
+    evaluate(RunConfig(model="random", view="audio_only", limit=5), out, data=demo_build.out_dir, progress=False)
     return out
+
+
+def publish_items(hub, build, repo_id: str = BENCHMARK) -> None:
+    """Put the published item set (what publish-dataset pushes besides the Parquet views) in ``repo_id``."""
+    if ("dataset", repo_id) not in hub.repos:
+        hub.create_repo(repo_id, "dataset")
+    files = {name: (build.out_dir / name).read_bytes() for name in ("items.jsonl", "build_report.json")}
+    hub.commit_files(repo_id, "dataset", files, title="publish the item set")
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -18,11 +18,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationW
 REPO = f"{ORG}/tacos_temporal"
 
 
-def test_eval_yaml_declares_the_three_tasks_on_the_audio_only_view():
+def test_eval_yaml_declares_one_task_per_view_mode_and_question():
     document = yaml.safe_load(eval_yaml())
     assert set(document) == {"name", "description", "evaluation_framework", "tasks"}
     assert document["evaluation_framework"] == "tacos-temporal"
-    assert document["tasks"] == [{"id": task, "config": AUDIO_ONLY, "split": "test"} for task in TASKS]
+    tasks = document["tasks"]
+    assert len(tasks) == len({task["id"] for task in tasks}) == 4 * 2 * 3  # views (silence included) x modes x questions
+    assert tasks[:3] == [{"id": f"audio_only_{task}", "config": AUDIO_ONLY, "split": "test"} for task in TASKS]
+    by_id = {task["id"]: task["config"] for task in tasks}
+    assert by_id["caption_only_latest_offset"] == "caption_only" and by_id["audio_caption_longest_duration_logprob"] == "audio_caption"
+    assert by_id["silence_earliest_onset"] == AUDIO_ONLY  # the control reads the audio_only config, under its own id
+    assert not [task_id for task_id in by_id if task_id.endswith(("_partial", "_intervention"))]
     assert "percent" in document["description"]
 
 
@@ -43,7 +49,7 @@ def test_publish_dataset_then_load_dataset_decodes_the_audio(hub, demo_build, ca
     assert {f"data/{view}/test-00000-of-00001.parquet" for view in VIEWS} <= set(files)
     assert files["items.jsonl"] == (demo_build.out_dir / "items.jsonl").read_bytes()
     assert b"configs:" in files["README.md"] and b"license" in files["README.md"]
-    assert [task["id"] for task in yaml.safe_load(files[EVAL_FILE])["tasks"]] == list(TASKS)
+    assert [task["id"] for task in yaml.safe_load(files[EVAL_FILE])["tasks"]][:3] == [f"audio_only_{task}" for task in TASKS]
 
     audio = load_dataset(REPO, AUDIO_ONLY, split="test")
     assert len(audio) == len(demo_build.items)

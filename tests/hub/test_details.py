@@ -12,7 +12,7 @@ from tacos_temporal import cli
 from tacos_temporal.hub.details import config_name, details_card, model_dir, samples_parquet
 from tacos_temporal.hub.leaderboard import push_results
 from tacos_temporal.hub.run import read_run
-from tests.hub.conftest import BENCHMARK, DETAILS, MODEL, edited_run, snapshot
+from tests.hub.conftest import BENCHMARK, DETAILS, MODEL, edited_run, publish_items, snapshot
 
 RESULTS_FILE = ".eval_results/tacos_temporal_audio_only_generate_none.yaml"
 
@@ -22,8 +22,9 @@ CONFIG = "tacos-org__random-baseline__audio_only"
 
 
 @pytest.fixture
-def model_repo(hub):
+def model_repo(hub, demo_build):
     hub.create_repo(MODEL)
+    publish_items(hub, demo_build)
     return MODEL
 
 
@@ -105,3 +106,36 @@ def test_a_second_identical_details_push_is_a_no_op(hub, model_repo, run_dir):
     again = push_results(run_dir, MODEL, dataset_repo=BENCHMARK, details_repo=DETAILS)
     assert (again.details.status, again.model.status) == ("unchanged", "unchanged")
     assert hub.repo(DETAILS, "dataset").refs["main"] == head
+
+
+def test_details_card_declares_a_results_config_per_model_as_lm_eval_does():
+    paths = [
+        "m__x/samples_audio_only_2026_01_01T00_00_00.parquet",
+        "m__x/results_audio_only_2026_01_01T00_00_00.parquet",
+        "m__x/results_caption_only_2026_01_02T00_00_00.parquet",
+        "m__x/results_audio_only_2026_01_01T00_00_00.json",
+    ]
+    header = yaml.safe_load(details_card(paths, DETAILS).split("---")[1])
+    results = next(config for config in header["configs"] if config["config_name"] == "m__x__results")
+    assert results["data_files"] == [
+        {"split": "2026_01_01T00_00_00", "path": [paths[1]]},
+        {"split": "2026_01_02T00_00_00", "path": [paths[2]]},
+        {"split": "latest", "path": [paths[2]]},
+    ]
+    assert not any(path.endswith(".json") for config in header["configs"] for files in config["data_files"] for path in ([files["path"]] if isinstance(files["path"], str) else files["path"]))
+
+
+def test_the_results_config_loads_the_runs_scores(hub, model_repo, run_dir, tmp_path):
+    from datasets import load_dataset
+
+    push_results(run_dir, MODEL, dataset_repo=BENCHMARK, details_repo=DETAILS, create=True)
+    later = edited_run(run_dir, tmp_path, date=read_run(run_dir).date + 3600, acc=0.5)
+    push_results(later, MODEL, dataset_repo=BENCHMARK, details_repo=DETAILS)
+    run = read_run(run_dir)
+    first = load_dataset(DETAILS, "tacos-org__random-baseline__results", split=run.timestamp)
+    latest = load_dataset(DETAILS, "tacos-org__random-baseline__results", split="latest")
+    assert len(first) == len(latest) == 1
+    assert json.loads(first[0]["results"]) == run.results
+    assert first[0]["view"] == "audio_only" and first[0]["data"] == run.data_label
+    assert first[0]["tacos_temporal_earliest_onset/acc"] == run.results["results"]["tacos_temporal_earliest_onset"]["acc,none"]
+    assert latest[0]["tacos_temporal_earliest_onset/acc"] == 0.5 and latest[0]["date"] == read_run(later).iso_date

@@ -18,7 +18,7 @@ import pytest
 from tacos_temporal import cli
 from tacos_temporal.errors import HubError, TacosTemporalError
 from tacos_temporal.hub.dataset import publish_dataset
-from tests.hub.conftest import BENCHMARK, DETAILS, MODEL, ORG, TOKEN, snapshot
+from tests.hub.conftest import BENCHMARK, DETAILS, MODEL, ORG, TOKEN, publish_items, snapshot
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")  # inside huggingface_hub's LFS upload
 
@@ -50,7 +50,9 @@ def _argv(command: str, scenario: str, dataset: Path, run: Path) -> list[str]:
     return ["push-results", str(run), "--model-repo", MODEL, "--dataset-repo", BENCHMARK, "--details-repo", DETAILS, "--create", "--model-index"]
 
 
-def _arrange(hub, scenario: str) -> None:
+def _arrange(hub, scenario: str, command: str, build) -> None:
+    if command == "push-results":
+        publish_items(hub, build)  # push-results checks the run against the published item set
     if scenario != "404":
         hub.create_repo(MODEL)  # push-results never creates the model repo
     if scenario == "401":
@@ -73,7 +75,7 @@ def test_command_fails_cleanly_and_never_leaks_the_token(command, scenario, hub,
         caplog.set_level(logging.DEBUG, logger=name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TACOS_TEMPORAL_DEBUG", raising=False)
-    _arrange(hub, scenario)
+    _arrange(hub, scenario, command, demo_build)
     locals_before = {folder: snapshot(folder) for folder in (demo_build.out_dir, run_dir)}
     heads_before = {key: repo.refs["main"] for key, repo in hub.repos.items()}
     argv = _argv(command, scenario, demo_build.out_dir, run_dir)
