@@ -10,9 +10,11 @@ the order of events flips, each label's summed duration stays the same.  So, by 
 
 The control's items are **selected from the reversed event times with the same rules and margins**
 (:func:`~tacos_temporal.data.selection.select_answer`), not copied from the original items; a test
-checks that they are exactly the mirrored items.  Each reversed item takes the options (labels and
-letters) of the original item it mirrors, so a model that follows the timeline gives the **same
-letter** to both, and a model that ignores time gives the same letter to the *same* task on both.
+checks that they are exactly the mirrored items.  Options follow the benchmark's rule
+(:mod:`.options`) keyed by the reversed ids, so letters are balanced within each task of the control
+and drawn independently of the item each one mirrors: a model that always answers one letter cannot
+look consistent with the timeline.  Answers are compared by label
+(:func:`tacos_temporal.scoring.controls.temporal_consistency`).
 
 ``D`` is the clip's decoded length, or its last annotated offset when an annotation runs past the
 decoded end (so no reversed time is negative); without audio (``--items-only``) it is the last
@@ -111,11 +113,11 @@ def select_reversed_items(
     durations = durations or {}
     keep = frozenset(clips) if clips is not None else None
     original = {
-        (item.task, item.filename): item
+        (item.task, item.filename): item.id
         for item in select_items(events, seed=seed, clips=keep, label_pool=label_pool)
     }
     pool = tuple(sorted(set(label_pool))) if label_pool is not None else events.labels
-    out: list[tuple[Item, dict]] = []
+    selected = []
     for task in TASKS:
         for filename, clip in events.clips.items():
             if keep is not None and filename not in keep:
@@ -123,36 +125,33 @@ def select_reversed_items(
             duration, source = reversal_duration(clip, durations.get(filename))
             backwards = reverse_clip(clip, duration)
             answer = select_answer(backwards, task)
-            if answer is None:
-                continue
-            mirror = original.get((MIRRORED_TASKS[task], filename))
-            if mirror is not None and mirror.answer_label == answer.label:
-                options, letter = mirror.options, mirror.answer
-            else:  # pragma: no cover - impossible by construction (tested on the real table); kept safe
-                (plan,) = plan_options([(reversed_item_id(task, filename), task, clip, answer.label)], pool, seed=seed)
-                options, letter = plan.options, plan.answer
-            item = Item(
-                id=reversed_item_id(task, filename),
-                task=task,
-                filename=filename,
-                question=QUESTIONS[task],
-                options=tuple(options),
-                answer=letter,
-                answer_label=answer.label,
-                margin_s=answer.margin_s,
-                events=_evidence(backwards, _Plan(options)),
-                clip_labels=len(clip.labels),
-                benchmark_version=BENCHMARK_VERSION,
-            )
-            out.append((item, {"clip_duration_s": round(duration, TIME_DECIMALS), "duration_source": source, "mirrors": mirror.id if mirror is not None else None}))
+            if answer is not None:
+                selected.append((task, clip, backwards, answer, duration, source))
+    # The option rule of the benchmark, keyed by the reversed ids (so letters are balanced within
+    # each task of the control and drawn independently of the item each one mirrors).
+    plans = plan_options([(reversed_item_id(task, clip.filename), task, clip, answer.label) for task, clip, _, answer, _, _ in selected], pool, seed=seed)
+    out: list[tuple[Item, dict]] = []
+    for (task, clip, backwards, answer, duration, source), plan in zip(selected, plans):
+        item = Item(
+            id=plan.item_id,
+            task=task,
+            filename=clip.filename,
+            question=QUESTIONS[task],
+            options=plan.options,
+            answer=plan.answer,
+            answer_label=answer.label,
+            margin_s=answer.margin_s,
+            events=_evidence(backwards, plan),
+            clip_labels=len(clip.labels),
+            benchmark_version=BENCHMARK_VERSION,
+        )
+        extra = {
+            "clip_duration_s": round(duration, TIME_DECIMALS),
+            "duration_source": source,
+            "mirrors": original.get((MIRRORED_TASKS[task], clip.filename)),
+        }
+        out.append((item, extra))
     return out
-
-
-class _Plan:
-    """The part of an ``OptionPlan`` that :func:`selection._evidence` reads."""
-
-    def __init__(self, options: Sequence[str]):
-        self.options = tuple(options)
 
 
 def write_reversed_items(entries: Sequence[tuple[Item, dict]], path: str | Path) -> Path:

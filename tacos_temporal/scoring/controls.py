@@ -236,22 +236,26 @@ def circular_scores(records: Iterable[Mapping], *, confidence: float = 0.95) -> 
 def temporal_consistency(original: Iterable[Mapping], reversed_: Iterable[Mapping]) -> dict[str, float | int]:
     """Do a model's answers follow the timeline when the timeline is reversed?
 
-    ``original`` are the records of a run on ``audio_only`` (or any view of the benchmark's items),
-    ``reversed_`` those of the same model on ``time_reversed``; each record needs ``task``,
-    ``filename``, ``options`` and ``letter``.  A clip's reversed item of task ``T`` is paired with its
-    original item of task ``MIRRORED_TASKS[T]`` (the clips where both exist).
+    ``original`` are the records of a run on ``audio_only``, ``reversed_`` those of the same model on
+    ``time_reversed``; each record needs ``task``, ``filename``, ``options``, ``answer`` and
+    ``letter``.  Answers are compared by **label** (the two sides draw their options and letters
+    independently).  A reversed item of task ``T`` is paired with the original item of task
+    ``MIRRORED_TASKS[T]`` on the same clip.
 
-    Keys (a parse failure on either side counts as inconsistent):
+    Keys (a parse failure never matches anything):
 
-    - ``reversal_pairs`` and ``reversal_consistency``: the share of pairs where the model chose the
-      same label on both sides (what a model that follows the timeline does);
-    - ``reversal_consistency_<task>`` for each reversed task: ``earliest_onset`` = EO on the
-      reversed clip vs LO on the original, ``latest_offset`` = LO reversed vs EO original,
-      ``longest_duration`` = LD on both;
-    - ``reversal_same_answer_<task>`` for EO and LO: on clips that have the task on both sides with
-      **different** correct labels, the share where the model still gave the same label to the same
-      question (what a model that ignores time does), with ``reversal_same_answer_n_<task>``;
-    - ``reversal_chance``: 0.25, the consistency of a uniform guess.
+    - ``reversal_pairs`` / ``reversal_consistency`` and per reversed task ``reversal_pairs_<task>`` /
+      ``reversal_consistency_<task>``: the share of pairs where the model chose the same label on both
+      sides (``earliest_onset``: EO on the reversed clip = LO on the original; ``latest_offset``: LO
+      reversed = EO original; ``longest_duration``: LD unchanged, which a time-blind model also does).
+    - On the clips where **both apply** (EO and LO items on both sides, with different correct labels,
+      so following the timeline and ignoring it predict different answers), each of the clip's two
+      reversed answers ``a`` (task ``T``) is classified against the model's original answers to the
+      mirrored question ``m`` and to the same question ``s``:
+      ``reversal_follows_timeline`` (``a == m != s``), ``reversal_ignores_time`` (``a == s != m``: the
+      same label both ways), ``reversal_question_blind`` (``a == m == s``: the same label whatever is
+      asked) and ``reversal_other``; shares of ``reversal_diagnostic_n`` answers, summing to 1.
+    - ``reversal_chance``: 0.25.
     """
     orig = _by_clip_task(original, "original")
     back = _by_clip_task(reversed_, "reversed_")
@@ -270,18 +274,37 @@ def temporal_consistency(original: Iterable[Mapping], reversed_: Iterable[Mappin
     if not all_pairs:
         raise ScoringError(
             "the two runs share no clip with a mirrored item: pass the records of the same model on "
-            "a benchmark view (audio_only) and on time_reversed, built from the same event table"
+            "audio_only and on time_reversed, built from the same event table"
         )
     out["reversal_pairs"] = all_pairs
     out["reversal_consistency"] = all_same / all_pairs
-    for task in (EARLIEST_ONSET, LATEST_OFFSET):
-        pairs = [
-            (back[key], orig[key]) for key in back
-            if key[1] == task and key in orig and _answer_label(back[key]) != _answer_label(orig[key])
-        ]
-        if pairs:
-            out[f"reversal_same_answer_n_{task}"] = len(pairs)
-            out[f"reversal_same_answer_{task}"] = sum(_label(a) is not None and _label(a) == _label(b) for a, b in pairs) / len(pairs)
+    kinds = Counter()
+    clips = {clip for clip, task in back if task == EARLIEST_ONSET}
+    for clip in sorted(clips):
+        keys = [(clip, EARLIEST_ONSET), (clip, LATEST_OFFSET)]
+        if not all(k in back and k in orig for k in keys):
+            continue
+        if _answer_label(orig[keys[0]]) == _answer_label(orig[keys[1]]):
+            continue  # one label starts first and ends last: both hypotheses give the same answer
+        for task in (EARLIEST_ONSET, LATEST_OFFSET):
+            a = _label(back[(clip, task)])
+            m = _label(orig[(clip, MIRRORED_TASKS[task])])
+            s_ = _label(orig[(clip, task)])
+            if a is None:
+                kinds["other"] += 1
+            elif a == m and a == s_:
+                kinds["question_blind"] += 1
+            elif a == m:
+                kinds["follows_timeline"] += 1
+            elif a == s_:
+                kinds["ignores_time"] += 1
+            else:
+                kinds["other"] += 1
+    total = sum(kinds.values())
+    out["reversal_diagnostic_n"] = total
+    if total:
+        for kind in ("follows_timeline", "ignores_time", "question_blind", "other"):
+            out[f"reversal_{kind}"] = kinds[kind] / total
     return out
 
 
