@@ -331,7 +331,8 @@ def control_scores(records: Sequence[Mapping], *, items: Sequence | None = None,
     """The controls that one run's records (``samples.jsonl``) support, as flat keys for ``score()``'s dict.
 
     - presence-only ceiling (``presence_ceiling*``) when the records carry ``options_in_clip``, or
-      ``items`` (``Item`` objects or dicts with ``events``) are given;
+      ``items`` (``Item`` objects or dicts with ``events``) are given; when some record marks no
+      option as present (hand-made evidence), ``presence_ceiling_unavailable`` counts them instead;
     - caption-order shortcut (``caption_order_accuracy``, ``_<task>``, ``caption_order_coverage``:
       share of items it answers) when the records carry ``caption_order_letter``;
     - circular scores (:func:`circular_scores`) when the records carry ``rotation``.
@@ -341,7 +342,13 @@ def control_scores(records: Sequence[Mapping], *, items: Sequence | None = None,
     rows = [r for r in records if r.get("rotation") in (None, 0)]
     out: dict[str, float | int] = {}
     if rows and all(r.get("options_in_clip") is not None for r in rows):
-        out.update(presence_ceiling(rows))
+        lacking = sum(not any(r["options_in_clip"]) for r in rows)
+        if lacking:
+            # Evidence that marks no option as present (a hand-made dataset): no ceiling rather
+            # than one over a subset; the count says why it is missing.
+            out["presence_ceiling_unavailable"] = lacking
+        else:
+            out.update(presence_ceiling(rows))
     elif items:
         by_id = {(i["id"] if isinstance(i, Mapping) else i.id): i for i in items}
         wanted = [by_id[r.get("item_id", r["id"])] for r in rows if r.get("item_id", r["id"]) in by_id]
