@@ -15,7 +15,9 @@ The rotations of a clip's items share its audio prefix, so with reuse the extra 
 (question and options) only: ``circular / plain`` should be far below 4, while
 ``circular-noreuse / plain-noreuse`` is about 4.  ``--batch-size`` should hold a clip's 12 rotated
 questions (3 tasks x 4) so that each clip's prefix is pre-filled once.  Inference seconds come from
-each run's ``results.json`` (model loading excluded); ratios are within this process.
+each run's ``results.json`` (model loading excluded); ratios are within this process.  Each run
+also reports its seconds in feature extraction, the audio encoder, LM passes over prompts holding
+audio (pre-fill) and the rest (suffixes), measured with ``bench_harness.TimeShares``.
 Writes ``bench/bench_circular.json``.
 """
 
@@ -30,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_harness import build_model, long_release, structured_dataset  # noqa: E402
+from bench_harness import TimeShares, build_model, long_release, structured_dataset  # noqa: E402
 
 VARIANTS = (("plain", False, True), ("circular", True, True), ("plain-noreuse", False, False), ("circular-noreuse", True, False))
 
@@ -62,8 +64,12 @@ def main() -> None:
         evaluate(base.replace(limit=3), tmp / "warmup", data=data, runner=runner, progress=False)
         results = {}
         for name, circular, reuse in VARIANTS:
+            shares = TimeShares(runner)
             started = time.perf_counter()
-            run = evaluate(base.replace(circular=circular, reuse=reuse), tmp / name, data=data, runner=runner, progress=False)
+            try:
+                run = evaluate(base.replace(circular=circular, reuse=reuse), tmp / name, data=data, runner=runner, progress=False)
+            finally:
+                split = shares.close()
             wall = time.perf_counter() - started
             info = run.results["tacos_temporal"]
             results[name] = {
@@ -72,6 +78,7 @@ def main() -> None:
                 "wall_seconds": round(wall, 3),
                 "reuse": info["reuse"],
                 "reuse_reason": info["reuse_reason"],
+                "seconds_by_part": {k: round(v, 3) for k, v in split.items()},
             }
             print(name, json.dumps(results[name]), flush=True)
         plain, circ = results["plain"], results["circular"]
