@@ -216,6 +216,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     other = load_judged(args.other, items=args.items)
     result = compare(baseline, other)
     print(format_comparison(result))
+    controls = _control_scores(args.baseline, args.items, 0.95)
+    if "presence_ceiling" in controls:
+        # The same items in both runs: one ceiling for both.
+        print("presence-only ceiling on these items (an oracle; a run at or below it shows no use of timing): "
+              + ", ".join(f"{task} {100 * controls[f'presence_ceiling_{task}']:.1f} %" for task in TASKS if f"presence_ceiling_{task}" in controls)
+              + f", all {100 * controls['presence_ceiling']:.1f} %")
+        result = {**result, **{k: v for k, v in controls.items() if k.startswith("presence_ceiling")}}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -71,7 +71,11 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
     try:
         dataset = load_view_dataset(path, config, progress=progress)
     except (ValueError, FileNotFoundError) as err:
-        raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
+        hint = (
+            f"; the time-reversal control is written by: tacos-temporal build --views audio_only caption_only audio_caption {TIME_REVERSED}"
+            if config == TIME_REVERSED else ""
+        )
+        raise SourceError(f"cannot load view {config!r} from {path}: {err}{hint}") from err
     needed = [c for c in view_columns(config) if c in (*ITEM_FIELDS, AUDIO_COLUMN, "caption")]
     missing = [c for c in needed if c not in dataset.column_names]
     if missing:

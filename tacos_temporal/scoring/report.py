@@ -402,6 +402,7 @@ def _accuracy_plot(scores: Mapping, title: str, path: Path) -> Path:
                         color="white" if inside else "#222222", fontweight="bold" if inside else "normal")
     chance = 100.0 * scores.get("chance", CHANCE)
     ax.axhline(chance, color="#b22222", linestyle="--", linewidth=1.2, label=f"chance ({chance:.0f} %)")
+    _ceiling_marks(ax, scores, groups, x)
     ax.set_xticks(x, [g for g, _ in groups])
     ax.set_ylim(0, 105)
     ax.set_ylabel(f"accuracy (%), {_level(scores)} CI")
@@ -410,6 +411,17 @@ def _accuracy_plot(scores: Mapping, title: str, path: Path) -> Path:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(series) + 1, fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _save_png(fig, path)
+
+
+def _ceiling_marks(ax, scores: Mapping, groups: list, x) -> None:
+    """The presence-only ceiling of each group as a dotted mark across its bars (when scored)."""
+    if "presence_ceiling" not in scores:
+        return
+    for i, (_, suffix) in enumerate(groups):
+        value = scores.get(f"presence_ceiling{suffix}")
+        if value is not None:
+            ax.hlines(100.0 * value, x[i] - 0.45, x[i] + 0.45, colors="#222222", linestyles=":", linewidth=1.6,
+                      label="presence-only ceiling (oracle)" if i == 0 else None)
 
 
 def _letter_plot(scores: Mapping, title: str, path: Path) -> Path:

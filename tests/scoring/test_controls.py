@@ -220,3 +220,51 @@ def test_control_scores_read_presence_and_caption_order_from_records():
     assert scores["caption_order_accuracy"] == 0.5 and scores["caption_order_coverage"] == 0.5
     assert scores["caption_order_accuracy_latest_offset"] == 0.0
     assert control_scores([{**records[0], "options_in_clip": [False] * 4}])["presence_ceiling_unavailable"] == 1
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+
+def _scores_with_controls():
+    from tacos_temporal.scoring.metrics import judge, score
+
+    scores = score(judge(["A", "B", "C", "D"], ["A", "A", "C", "C"], ["earliest_onset", "earliest_onset", "latest_offset", "latest_offset"]))
+    scores.update(control_scores([
+        {"id": "EO-1", "task": "earliest_onset", "answer": "A", "options_in_clip": [True, True, False, False], "caption_order_letter": "A"},
+        {"id": "EO-2", "task": "earliest_onset", "answer": "A", "options_in_clip": [True, False, False, False], "caption_order_letter": "B"},
+        {"id": "LO-1", "task": "latest_offset", "answer": "C", "options_in_clip": [True, True, True, True], "caption_order_letter": "C"},
+        {"id": "LO-2", "task": "latest_offset", "answer": "C", "options_in_clip": [False, True, True, True], "caption_order_letter": None},
+    ]))
+    return scores
+
+
+def test_reports_put_the_controls_beside_the_model_accuracy(tmp_path):
+    from tacos_temporal.scoring.report import format_controls, format_table, write_report
+
+    scores = _scores_with_controls()
+    text = format_controls(scores)
+    # Earliest onset: model 50 %, ceiling (1/2 + 1) / 2 = 75 %, caption order 50 %.
+    row = next(line for line in text.splitlines() if line.startswith("Earliest Onset"))
+    assert row.split()[2:] == ["50.0", "%", "75.0", "%", "50.0", "%", "25.0", "%"]
+    assert text in format_table(scores)
+    files = write_report(scores, tmp_path, title="controls")
+    report = files["report"].read_text()
+    assert "## Controls" in report and "| Earliest Onset | 50.0 % | 75.0 % | 50.0 % | 25.0 % |" in report
+
+
+def test_reports_without_controls_have_no_controls_section(tmp_path):
+    from tacos_temporal.scoring.metrics import judge, score
+    from tacos_temporal.scoring.report import format_controls, write_report
+
+    scores = score(judge(["A"], ["A"], ["earliest_onset"]))
+    assert format_controls(scores) == ""
+    assert "## Controls" not in write_report(scores, tmp_path, title="plain")["report"].read_text()
+
+
+def test_consistency_table_shows_each_pair_and_the_breakdown():
+    from tacos_temporal.scoring.report import format_consistency
+
+    result = temporal_consistency(_records(ORIG_OPTIONS, ORIG_ANSWER, ORIG_ANSWER), _records(REV_OPTIONS, REV_ANSWER, REV_ANSWER))
+    text = format_consistency(result)
+    assert "EO on reversed = LO on original" in text and "never the benchmark's score" in text
+    assert "follows the timeline" in text and "100.0 %" in text
