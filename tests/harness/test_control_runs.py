@@ -134,6 +134,13 @@ def test_controls_of_the_real_event_table_items_only_from_the_command_line(event
     assert summary["circular"]["chance"] == pytest.approx(0.25**4)
     # A strict circular score is far below one-rotation accuracy for a guesser.
     assert summary["circular"]["random"] < 0.05 < summary["random"]["all"]
+    # Saved predictions of the items only: score shows the ceiling beside them.
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps({"id": item.id, "prediction": "B"}) + "\n" for item in items))
+    assert cli.main(["score", str(predictions), "--items", str(out), "--out", str(tmp_path / "report")]) == 0
+    scores = json.loads((tmp_path / "report" / "scores.json").read_text())
+    assert scores["presence_ceiling"] == pytest.approx(sum(1 / n for n in k) / len(k))
+    assert "Presence-only ceiling (oracle)" in capsys.readouterr().out
 
 
 def test_controls_of_the_demo_build_include_the_caption_order_shortcut(demo_build, capsys):
