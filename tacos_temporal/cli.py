@@ -46,7 +46,7 @@ EXAMPLES: dict[str, list[str]] = {
         "tacos-temporal eval --model presence-oracle --demo --view audio_only --out runs/presence-oracle",
         "tacos-temporal eval --model caption-order --demo --view caption_only audio_caption --out runs/caption-order",
         "tacos-temporal eval --model tiny_qwen2_audio --demo --view audio_only time_reversed --out runs/tiny-reversal",
-        "tacos-temporal eval --model tiny_qwen2_audio --demo --circular --mode logprob --batch-size 12 --out runs/tiny-circular",
+        "tacos-temporal eval --model tiny_qwen2_audio --demo --circular --mode logprob --batch-size 32 --out runs/tiny-circular",
         "tacos-temporal eval --model nvidia/audio-flamingo-3-hf --data tacos_temporal_dataset --intervention scale:alpha=2.0,layers=20,queries=keyword+last --out runs/af3-scale-l20",
     ],
     "attention": [
@@ -613,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-reuse", action="store_true", help="encode the audio and pre-fill the prompt for every item (default: once per clip where exact)")
     p.add_argument("--circular", action="store_true", help="ask every item under its four cyclic option rotations; scored strictly (right under all four), per rotation, with the letter-position bias. "
-                   "Rotations share the clip's audio prefix: a --batch-size of 12 or more keeps a clip's questions (3 tasks x 4) in one batch")
+                   "Rotations share the clip's audio prefix; give 4x your usual --batch-size (rows), so that a batch holds as many clips as without rotations")
     p.add_argument("--overwrite", action="store_true", help="discard an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

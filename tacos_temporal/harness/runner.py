@@ -39,6 +39,8 @@ from .results import RESULTS_FILE, RUN_CONFIG_FILE, SAMPLES_FILE, build_results
 
 #: Run settings that do not change any answer: a run may resume with other values.
 RESUMABLE_CHANGES = frozenset({"batch_size", "device", "reuse"})
+#: Settings added after runs were made, with the value a folder without them was run with.
+ADDED_SETTINGS = {"circular": False}
 
 
 @dataclass
@@ -175,7 +177,7 @@ def _check_run_folder(out_dir: Path, identity: dict, overwrite: bool) -> None:
             shard.unlink()
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
-        differs = sorted(k for k in set(old) | set(identity) if k not in RESUMABLE_CHANGES and old.get(k) != identity.get(k))
+        differs = sorted(k for k in set(old) | set(identity) if k not in RESUMABLE_CHANGES and old.get(k, ADDED_SETTINGS.get(k)) != identity.get(k))
         if differs:
             raise ConfigError(
                 f"{out_dir} holds a run with another configuration (differs in: {', '.join(differs)}). "

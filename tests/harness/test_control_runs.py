@@ -10,6 +10,7 @@ import pytest
 from tacos_temporal import cli
 from tacos_temporal.data.events import read_event_table
 from tacos_temporal.data.selection import select_items
+from tacos_temporal.errors import ConfigError
 from tacos_temporal.harness.config import RunConfig
 from tacos_temporal.harness.models import load_runner
 from tacos_temporal.harness.results import RESULTS_FILE, SAMPLES_FILE
@@ -90,6 +91,14 @@ def test_time_reversed_view_runs_with_its_own_audio_and_pairs_with_audio_only(ti
     assert cli.main(["compare", str(out / "audio_only"), str(out / "time_reversed"), "--json", str(tmp_path / "c.json")]) == 0
     assert json.loads((tmp_path / "c.json").read_text())["reversal_consistency"] == saved["reversal_consistency"]
     assert cli.main(["compare", str(out / "time_reversed"), str(out / "audio_only")]) == 1
+    # Answered jointly with audio_only, the reversed items still heard the reversed clips: the same
+    # answers as a run of time_reversed alone.
+    alone = evaluate(RunConfig(model=str(tiny_models["qwen2_audio"]), view="time_reversed", mode="logprob"), tmp_path / "alone", demo=True, progress=False)
+    assert _results(out / "time_reversed")["tacos_temporal"]["answered_jointly_with_views"] == ["audio_only"]
+    for joint, single in zip(backwards, alone.records):
+        assert joint["id"] == single["id"]
+        for letter in LETTERS:
+            assert joint["logprobs"][letter] == pytest.approx(single["logprobs"][letter], abs=1e-4)
 
 
 def test_circular_run_asks_four_rotations_reusing_the_prefix_and_rotation_zero_is_the_plain_run(tiny_models, demo_build, tmp_path):
@@ -146,3 +155,15 @@ def test_controls_of_the_real_event_table_items_only_from_the_command_line(event
 def test_controls_of_the_demo_build_include_the_caption_order_shortcut(demo_build, capsys):
     assert cli.main(["controls", str(demo_build.out_dir)]) == 0
     assert "caption-order shortcut" in capsys.readouterr().out
+
+
+def test_a_run_folder_from_before_circular_existed_resumes(demo_build, tmp_path):
+    run = tmp_path / "old"
+    first = evaluate(RunConfig(model="constant:A"), run, data=demo_build.out_dir, progress=False)
+    saved = json.loads((run / "run_config.json").read_text())
+    del saved["circular"]  # as written before the setting existed
+    (run / "run_config.json").write_text(json.dumps(saved))
+    again = evaluate(RunConfig(model="constant:A"), run, data=demo_build.out_dir, progress=False)
+    assert again.answered == 0 and again.reused == len(first.records)
+    with pytest.raises(ConfigError, match="differs in: circular"):
+        evaluate(RunConfig(model="constant:A", circular=True), run, data=demo_build.out_dir, progress=False)
