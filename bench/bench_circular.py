@@ -143,7 +143,7 @@ def main() -> None:
         }
         summary = {
             "command": "python " + " ".join(sys.argv),
-            "settings": vars(args) | {"items": plain["questions"]},
+            "settings": vars(args) | {"items": plain["questions"], "out": Path(args.out).name},  # no machine paths
             "torch": torch.__version__,
             "results": results,
             "ratios": ratios,
