@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ConfigError, TacosTemporalError
-from .names import DEFAULT_SEED, TASKS, VIEWS
+from .names import DEFAULT_SEED, STORED_VIEWS, TASKS, TIME_REVERSED, VIEWS
 
 EXAMPLES: dict[str, list[str]] = {
     "convert-desta": ["tacos-temporal convert-desta --out models/desta2.5-audio"],
@@ -39,12 +39,17 @@ EXAMPLES: dict[str, list[str]] = {
     "compare": [
         "tacos-temporal compare runs/baseline runs/scale-layer20",
         "tacos-temporal compare base.jsonl steered.jsonl --items tacos_temporal_dataset/items.jsonl",
+        "tacos-temporal compare runs/tiny-reversal/audio_only runs/tiny-reversal/time_reversed",
     ],
     "eval": [
         "tacos-temporal eval --model Qwen/Qwen2-Audio-7B-Instruct --view audio_only --data tacos_temporal_dataset --out runs/qwen2-audio",
         "tacos-temporal eval --model nvidia/audio-flamingo-3-hf --view audio_only caption_only audio_caption --mode logprob --dtype bfloat16 --out runs/af3",
         "tacos-temporal eval --model tiny_qwen2_audio --demo --view audio_only silence --out runs/tiny --limit 8",
         "tacos-temporal eval --model random --demo --view caption_only --out runs/random",
+        "tacos-temporal eval --model presence-oracle --demo --view audio_only --out runs/presence-oracle",
+        "tacos-temporal eval --model caption-order --demo --view caption_only audio_caption --out runs/caption-order",
+        "tacos-temporal eval --model tiny_qwen2_audio --demo --view audio_only time_reversed --out runs/tiny-reversal",
+        "tacos-temporal eval --model tiny_qwen2_audio --demo --circular --mode logprob --batch-size 32 --out runs/tiny-circular",
         "tacos-temporal eval --model nvidia/audio-flamingo-3-hf --data tacos_temporal_dataset --intervention scale:alpha=2.0,layers=20,queries=keyword+last --out runs/af3-scale-l20",
     ],
     "attention": [
@@ -78,6 +83,10 @@ EXAMPLES: dict[str, list[str]] = {
         "tacos-temporal push-results runs/qwen2-audio --model-repo Qwen/Qwen2-Audio-7B-Instruct --dataset-repo my-org/tacos_temporal --details-repo my-org/tacos_temporal-details --create",
         "tacos-temporal push-results runs/my-model/audio_only --model-repo my-org/my-audio-lm --dataset-repo my-org/tacos_temporal --direct --model-index",
         "tacos-temporal push-results runs/smoke --model-repo my-org/my-audio-lm --dataset-repo my-org/tacos_temporal --allow-partial",
+    ],
+    "controls": [
+        "tacos-temporal controls items_out",
+        "tacos-temporal controls tacos_temporal_dataset --out controls_report",
     ],
     "env": ["tacos-temporal env"],
 }
@@ -120,6 +129,21 @@ def _print_build(report: dict, out_dir: Path) -> None:
         print("skipped annotation rows: " + ", ".join(f"{reason} {n}" for reason, n in skipped.items()) + " (see build_report.json)")
     if report["views"]:
         print("views: " + ", ".join(report["views"]) + f"  -> load_dataset({str(out_dir)!r}, 'audio_only', split='test')")
+    _print_build_controls(report)
+
+
+def _print_build_controls(report: dict) -> None:
+    """The controls of a build: presence-only ceiling per task and the time-reversed items."""
+    controls = report.get("controls") or {}
+    ceiling = controls.get("presence_ceiling")
+    if ceiling:
+        print("presence-only ceiling (uniform among the options present in the clip): "
+              + ", ".join(f"{task} {100 * ceiling[f'presence_ceiling_{task}']:.1f} %" for task in TASKS if f"presence_ceiling_{task}" in ceiling)
+              + f", all {100 * ceiling['presence_ceiling']:.1f} %")
+    backwards = controls.get("time_reversed")
+    if backwards:
+        print(f"time-reversed control: {backwards['total']} items in {backwards['items_file']} ("
+              + ", ".join(f"{task} {backwards['counts'][task]}" for task in TASKS) + f"; {backwards['mirrored']} mirror an item of the benchmark)")
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
@@ -145,6 +169,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     judged = load_judged(args.predictions, items=args.items, reparse=args.reparse)
     scores = score(judged, confidence=args.confidence)
+    scores.update(_control_scores(args.predictions, args.items, args.confidence))
     print(format_table(scores))
     if not args.no_report:
         out = Path(args.out) if args.out else _default_report_dir(Path(args.predictions))
@@ -152,6 +177,22 @@ def cmd_score(args: argparse.Namespace) -> int:
         (out / "scores.json").write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
         print("report: " + ", ".join(str(p) for p in files.values()))
     return 0
+
+
+def _control_scores(predictions: str, items: str | None, confidence: float) -> dict:
+    """The controls the saved records support (presence ceiling, caption order, circular), and the
+    temporal consistency a time-reversed run's results.json holds."""
+    from .scoring.controls import control_scores
+    from .scoring.predictions import predictions_file, read_jsonl, resolve_items
+
+    records = read_jsonl(predictions_file(predictions))
+    out = control_scores(records, items=resolve_items(items) if items else None, confidence=confidence)
+    results = Path(predictions) / "results.json"
+    if results.is_file():
+        saved = json.loads(results.read_text(encoding="utf-8")).get("tacos_temporal", {}).get("temporal_consistency")
+        if saved:
+            out.update({k: v for k, v in saved.items() if k.startswith("reversal_")})
+    return out
 
 
 def _default_report_dir(predictions: Path) -> Path:
@@ -163,10 +204,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .scoring.predictions import load_judged
     from .scoring.report import format_comparison
 
+    from .scoring.controls import temporal_consistency
+    from .scoring.predictions import predictions_file, read_jsonl
+    from .scoring.report import format_consistency
+
+    views = [{row.get("view") for row in read_jsonl(predictions_file(path))} for path in (args.baseline, args.other)]
+    if any("time_reversed" in v for v in views):
+        # A reversed run has its own items: pair clips by mirrored task instead of items by id.
+        if not ("time_reversed" in views[1] and "time_reversed" not in views[0]):
+            raise ConfigError("pass the original run first and the time_reversed run second: compare RUN/audio_only RUN/time_reversed")
+        result = temporal_consistency(read_jsonl(predictions_file(args.baseline)), read_jsonl(predictions_file(args.other)))
+        print(format_consistency(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        return 0
     baseline = load_judged(args.baseline, items=args.items)
     other = load_judged(args.other, items=args.items)
     result = compare(baseline, other)
     print(format_comparison(result))
+    controls = _control_scores(args.baseline, args.items, 0.95)
+    if "presence_ceiling" in controls:
+        # The same items in both runs: one ceiling for both.
+        print("presence-only ceiling on these items (an oracle; a run at or below it shows no use of timing): "
+              + ", ".join(f"{task} {100 * controls[f'presence_ceiling_{task}']:.1f} %" for task in TASKS if f"presence_ceiling_{task}" in controls)
+              + f", all {100 * controls['presence_ceiling']:.1f} %")
+        result = {**result, **{k: v for k, v in controls.items() if k.startswith("presence_ceiling")}}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
@@ -192,8 +254,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             continue
         print(f"== {cfg.model} / {cfg.view} / {cfg.mode}: {result.answered} answered, {result.reused} reused -> {run_dir}")
         print(format_table(result.scores))
-        judged[cfg.view] = judged_from_records(result.records)
-    if len(judged) > 1:
+        if cfg.view != TIME_REVERSED:  # its own items: paired by clip in temporal_consistency, not by id
+            judged[cfg.view] = judged_from_records(result.records)
+    if len(judged) > 1 and not base.circular:
         effects = view_effects(judged)
         overall = {k: v for k, v in effects.items() if isinstance(v, float) and not k.endswith(TASKS) and not k.startswith("accuracy_")}
         print("view effects (all tasks): " + ", ".join(f"{k} {v:+.3f}" for k, v in overall.items()))
@@ -227,6 +290,7 @@ def _run_config(args: argparse.Namespace, **fixed) -> "RunConfig":
         "max_audio_seconds": getattr(args, "max_audio_seconds", None),
         "auto_class": getattr(args, "auto_class", None),
         "reuse": False if getattr(args, "no_reuse", False) else None,
+        "circular": True if getattr(args, "circular", False) else None,
         "intervention": getattr(args, "intervention", None),
         **fixed,
     }
@@ -408,6 +472,22 @@ def cmd_verify_kimi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_controls(args: argparse.Namespace) -> int:
+    from .files import atomic_write_text
+    from .scoring.control_summary import format_controls_summary, summarize_controls
+
+    summary = summarize_controls(args.path, seed=args.seed)
+    text = format_controls_summary(summary)
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "controls.md", text + "\n")
+        atomic_write_text(out / "controls.json", json.dumps(summary, indent=2) + "\n")
+        print(f"written: {out / 'controls.md'}, {out / 'controls.json'}")
+    return 0
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     import platform
     from importlib import metadata
@@ -464,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=("test", "val", "train"), help="event-table split (default: test)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the option rule (default: {DEFAULT_SEED})")
     p.add_argument("--items-only", action="store_true", help="write items.jsonl and build_report.json only (no audio needed)")
-    p.add_argument("--views", nargs="+", default=list(VIEWS), choices=VIEWS, metavar="VIEW", help=f"views to write (default: all: {', '.join(VIEWS)})")
+    p.add_argument("--views", nargs="+", default=list(VIEWS), choices=STORED_VIEWS, metavar="VIEW", help=f"views to write: {', '.join(STORED_VIEWS)} (default: the three input views; add {TIME_REVERSED} for the time-reversal control)")
     p.add_argument("--strict", action="store_true", help="fail on any malformed annotation row instead of skipping it")
     p.add_argument("--verify", action="store_true", help="check the --tacos-dir files against their published MD5 first")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
@@ -579,6 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(kinds: upweight, scale, redistribute; layers: 20, 10-15, 1;3;5, all; queries: last, keyword, keyword+last, all)",
     )
     p.add_argument("--no-reuse", action="store_true", help="encode the audio and pre-fill the prompt for every item (default: once per clip where exact)")
+    p.add_argument("--circular", action="store_true", help="ask every item under its four cyclic option rotations; scored strictly (right under all four), per rotation, with the letter-position bias. "
+                   "Rotations share the clip's audio prefix; give 4x your usual --batch-size (rows), so that a batch holds as many clips as without rotations")
     p.add_argument("--overwrite", action="store_true", help="discard an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -775,6 +857,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", required=True, help="folder with reference_<dtype>.safetensors and meta_<dtype>.json")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="which reference to compare (default: float32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda...")
+
+    p = command(
+        "controls",
+        cmd_controls,
+        "the controls of a build without a model: presence-only ceiling, reversal, circular floors",
+        """
+        From a build folder (an --items-only build of the event table is enough) or an items.jsonl:
+        the presence-only ceiling per task (a model that knows which options occur in the clip but not
+        when), the presence-oracle and random baselines, their strict circular scores, the
+        time-reversed control's items and the consistency of a timeline-following and a time-blind
+        answerer, and the caption-order shortcut when the folder has the caption_only config.
+        """,
+    )
+    p.add_argument("path", help="build folder (tacos-temporal build --out) or items.jsonl")
+    p.add_argument("--out", help="also write controls.md and controls.json here")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the seeded baselines (default: {DEFAULT_SEED})")
     command("env", cmd_env, "print versions for bug reports", "Print the versions of this package and the Hugging Face stack.")
     return parser
 

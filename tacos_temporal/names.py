@@ -45,6 +45,13 @@ TASK_KEYWORDS: dict[str, str] = {
 MARGINS_S: dict[str, float] = {EARLIEST_ONSET: 1.0, LATEST_OFFSET: 1.0, LONGEST_DURATION: 3.0}
 #: Interval bounds have two decimals and margins of exactly 1.00 s occur: compare with a tolerance.
 MARGIN_TOLERANCE_S = 1e-6
+#: The task whose answer a clip played backwards turns each task into: the earliest onset of the
+#: reversed clip is the latest offset of the original, and the reverse; durations are unchanged.
+MIRRORED_TASKS: dict[str, str] = {
+    EARLIEST_ONSET: LATEST_OFFSET,
+    LATEST_OFFSET: EARLIEST_ONSET,
+    LONGEST_DURATION: LONGEST_DURATION,
+}
 #: Items per task that the selection rules give on the TACOS test event table.
 EXPECTED_COUNTS: dict[str, int] = {EARLIEST_ONSET: 528, LATEST_OFFSET: 499, LONGEST_DURATION: 630}
 
@@ -62,15 +69,24 @@ AUDIO_CAPTION = "audio_caption"
 VIEWS: tuple[str, ...] = (AUDIO_ONLY, CAPTION_ONLY, AUDIO_CAPTION)
 #: The silence control: the audio-only view with each clip replaced by zeros of the same length.
 SILENCE = "silence"
+#: The time-reversal control: every clip played backwards, with its own items selected from the
+#: reversed event times (an interval [s, e] of a D-second clip becomes [D - e, D - s]).  Stored as a
+#: dataset config of its own; a control, never part of the benchmark's score.
+TIME_REVERSED = "time_reversed"
+#: Control views stored as dataset configs beside the three input views.
+CONTROL_VIEWS: tuple[str, ...] = (TIME_REVERSED,)
+#: Every view a build can write as a Parquet config.
+STORED_VIEWS: tuple[str, ...] = VIEWS + CONTROL_VIEWS
 #: Everything a run can be asked to evaluate.
-ALL_VIEWS: tuple[str, ...] = VIEWS + (SILENCE,)
+ALL_VIEWS: tuple[str, ...] = VIEWS + (SILENCE, TIME_REVERSED)
 VIEW_TITLES: dict[str, str] = {
     AUDIO_ONLY: "Audio-Only (AQA)",
     CAPTION_ONLY: "Caption-Only (CQA)",
     AUDIO_CAPTION: "Audio-Caption (ACQA)",
     SILENCE: "Silence control",
+    TIME_REVERSED: "Time-reversed control",
 }
-VIEWS_WITH_AUDIO: frozenset[str] = frozenset({AUDIO_ONLY, AUDIO_CAPTION, SILENCE})
+VIEWS_WITH_AUDIO: frozenset[str] = frozenset({AUDIO_ONLY, AUDIO_CAPTION, SILENCE, TIME_REVERSED})
 VIEWS_WITH_CAPTION: frozenset[str] = frozenset({CAPTION_ONLY, AUDIO_CAPTION})
 SPLIT = "test"
 

@@ -107,4 +107,4 @@ def test_items_only_build_of_the_real_event_table(events_test_csv, tmp_path, cap
     assert "built 1657 items" in printed and "earliest_onset 528, latest_offset 499, longest_duration 630" in printed
     tasks = [json.loads(line)["task"] for line in (out / "items.jsonl").read_text().splitlines()]
     assert (tasks.count("earliest_onset"), tasks.count("latest_offset"), tasks.count("longest_duration")) == (528, 499, 630)
-    assert sorted(p.name for p in out.iterdir()) == ["build_report.json", "items.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["build_report.json", "items.jsonl", "items_time_reversed.jsonl"]

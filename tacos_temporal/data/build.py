@@ -7,6 +7,10 @@
       items.jsonl               the items, one JSON object per line (also written by --items-only)
       build_report.json         sources and checksums, skipped rows by reason, counts, seed, versions
       data/<view>/test-00000-of-00001.parquet
+      items_time_reversed.jsonl the time-reversal control's items (always; see :mod:`.reversal`)
+
+The time-reversal control's Parquet config (``data/time_reversed/``, clips played backwards as FLAC)
+is written when ``views`` names it (``names.STORED_VIEWS``); the default is the three input views.
 
 Nothing is ever half-written: everything goes to a temporary sibling folder that replaces ``OUT`` in
 one ``os.replace`` at the end.  A selected item whose audio, caption or licence is missing fails the
@@ -29,7 +33,9 @@ from ..names import (
     CAPTION_COLUMN,
     DEFAULT_SEED,
     SPLIT,
+    STORED_VIEWS,
     TASKS,
+    TIME_REVERSED,
     VIEWS,
     VIEWS_WITH_AUDIO,
     VIEWS_WITH_CAPTION,
@@ -39,6 +45,8 @@ from .events import Annotations, read_event_table, read_strong_annotations
 from ..files import atomic_write_text, staged_output
 from ..progress import progress_bar
 from .items import Item, write_items_jsonl
+from .presence import presence_ceiling
+from .reversal import REVERSED_ITEMS_FILE, reverse_audio, select_reversed_items, write_reversed_items
 from .selection import select_items
 from .sources import default_event_table, fetch_event_table_url, fetch_tacos, file_digest, is_url
 from .tacos import TacosRelease
@@ -131,7 +139,9 @@ def decoded_duration(data: bytes) -> float:
     return round(samples.data.shape[-1] / samples.sample_rate, 6)
 
 
-def _write_view(tmp: Path, view: str, items: Sequence[Item], release: TacosRelease, durations: dict) -> Path:
+def _write_view(tmp: Path, view: str, items: Sequence[Item], release: TacosRelease, durations: dict, audio=None) -> Path:
+    """One Parquet config; ``audio(filename) -> (bytes, path)`` replaces the clip's file (the
+    time-reversed control), default: the clip's bytes unchanged."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -154,8 +164,12 @@ def _write_view(tmp: Path, view: str, items: Sequence[Item], release: TacosRelea
                 if CAPTION_COLUMN in columns:
                     row[CAPTION_COLUMN] = release.captions[item.filename]
                 if AUDIO_COLUMN in columns:
-                    # The clip's file bytes, unchanged: no re-encoding.
-                    row[AUDIO_COLUMN] = {"bytes": release.audio.read_bytes(item.filename), "path": item.filename}
+                    if audio is not None:
+                        data, name = audio(item.filename)
+                        row[AUDIO_COLUMN] = {"bytes": data, "path": name}
+                    else:
+                        # The clip's file bytes, unchanged: no re-encoding.
+                        row[AUDIO_COLUMN] = {"bytes": release.audio.read_bytes(item.filename), "path": item.filename}
                 rows.append({name: row[name] for name in columns})
             batch = features.encode_batch({name: [r[name] for r in rows] for name in columns})
             writer.write_table(pa.Table.from_pydict(batch, schema=features.arrow_schema), row_group_size=ROW_GROUP_SIZE)
@@ -193,7 +207,8 @@ def build(
         split (`str`, defaults to ``"test"``): event-table split (``test``, ``val``, ``train``).
         seed (`int`, defaults to 0): seed of the option rule.
         items_only (`bool`, defaults to `False`): write ``items.jsonl`` and the report only; no audio needed.
-        views (`Sequence[str]`, defaults to all three): dataset views to write.
+        views (`Sequence[str]`, defaults to the three input views): dataset views to write, any of
+            ``names.STORED_VIEWS`` (add ``"time_reversed"`` for the time-reversal control's config).
         strict (`bool`, defaults to `False`): fail on any malformed annotation row.
         verify (`bool`, defaults to `False`): check a local release's files against their MD5 first.
         overwrite (`bool`, defaults to `False`): replace a non-empty ``out_dir``.
@@ -202,7 +217,7 @@ def build(
     out_dir = Path(out_dir)
     check_name("split", split, tuple(TACOS_SPLIT))
     for view in views:
-        check_name("view", view, VIEWS)
+        check_name("view", view, STORED_VIEWS)
     if download and tacos_dir is not None:
         raise BuildError("pass either --download or --tacos-dir, not both")
     if download:
@@ -233,11 +248,13 @@ def build(
         "counts": {task: sum(item.task == task for item in items) for task in TASKS},
         "total": len(items),
         "clips_with_items": len({item.filename for item in items}),
-        "views": [] if items_only else list(views),
+        "views": [] if items_only else [v for v in STORED_VIEWS if v in views],
+        "controls": {"presence_ceiling": presence_ceiling(items)},
     }
     files: list[Path] = []
     with staged_output(out_dir, overwrite=overwrite) as tmp:
         files.append(write_items_jsonl(items, tmp / "items.jsonl"))
+        durations: dict = {}
         if not items_only:
             durations, problems = _clip_problems(items, release, views, progress)
             if problems:
@@ -249,10 +266,34 @@ def build(
                     f"built with fewer items: restore these files in {release.root} (or download the release "
                     "again with --download) and rebuild."
                 )
-            for view in progress_bar(views, progress=progress, desc="writing views", unit="view", leave=False):
-                files.append(_write_view(tmp, view, items, release, durations))
+        reversed_entries = select_reversed_items(annotations, durations=durations, seed=seed, clips=split_clips)
+        files.append(write_reversed_items(reversed_entries, tmp / REVERSED_ITEMS_FILE))
+        report["controls"][TIME_REVERSED] = {
+            "items_file": REVERSED_ITEMS_FILE,
+            "counts": {task: sum(item.task == task for item, _ in reversed_entries) for task in TASKS},
+            "total": len(reversed_entries),
+            "mirrored": sum(extra["mirrors"] is not None for _, extra in reversed_entries),
+            "duration_source": dict(sorted(Counter(extra["duration_source"] for _, extra in reversed_entries).items())),
+        }
+        if not items_only:
+            reversed_items = [item for item, _ in reversed_entries]
+            reversed_durations = {item.filename: extra["clip_duration_s"] for item, extra in reversed_entries}
+            for view in progress_bar(report["views"], progress=progress, desc="writing views", unit="view", leave=False):
+                if view == TIME_REVERSED:
+                    files.append(_write_view(tmp, view, reversed_items, release, reversed_durations, audio=_reversed_audio(release)))
+                else:
+                    files.append(_write_view(tmp, view, items, release, durations))
             report["licenses"] = dict(sorted(Counter(release.metadata[f].license for f in {i.filename for i in items}).items()))
             atomic_write_text(tmp / "README.md", render_card(report))
         atomic_write_text(tmp / "build_report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     files = [out_dir / path.relative_to(tmp) for path in files]
     return BuildResult(out_dir, items, report, files)
+
+
+def _reversed_audio(release: TacosRelease):
+    """``filename -> (FLAC bytes of the clip played backwards, path)`` for the time-reversed view."""
+
+    def audio(filename: str) -> tuple[bytes, str]:
+        return reverse_audio(release.audio.read_bytes(filename)), f"{Path(filename).stem}-reversed.flac"
+
+    return audio

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from ..names import CITATION, EXPECTED_COUNTS, SPLIT, TASK_CODES, TASK_TITLES, TASKS, VIEW_TITLES, VIEWS
+from ..names import CITATION, EXPECTED_COUNTS, SPLIT, STORED_VIEWS, TASK_CODES, TASK_TITLES, TASKS, TIME_REVERSED, VIEW_TITLES, VIEWS
 
 TEMPLATE = "dataset_card.md"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
@@ -20,7 +20,7 @@ _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 def configs_yaml(views=VIEWS) -> str:
     """The ``configs:`` block of the card: one config per view written, one ``test`` split each."""
     lines = ["configs:"]
-    for index, view in enumerate(v for v in VIEWS if v in views):
+    for index, view in enumerate(v for v in STORED_VIEWS if v in views):
         lines += [
             f"- config_name: {view}",
             "  data_files:",
@@ -65,7 +65,8 @@ def render_card(report: dict) -> str:
             [[TASK_TITLES[t], TASK_CODES[t], counts.get(t, 0), EXPECTED_COUNTS[t]] for t in TASKS]
             + [["**total**", "", report.get("total", 0), sum(EXPECTED_COUNTS.values())]],
         ),
-        "views_table": _table(["config", "view"], [[f"`{v}`", VIEW_TITLES[v]] for v in VIEWS if v in (report.get("views") or VIEWS)]),
+        "views_table": _table(["config", "view"], [[f"`{v}`", VIEW_TITLES[v]] for v in STORED_VIEWS if v in (report.get("views") or VIEWS)]),
+        "controls_table": _controls_table(report),
         "build_table": _table(
             ["field", "value"],
             [
@@ -89,3 +90,21 @@ def render_card(report: dict) -> str:
     if unknown:
         raise KeyError(f"dataset card template has unknown placeholder(s): {', '.join(unknown)}")
     return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def _controls_table(report: dict) -> str:
+    """Per task: items, the presence-only ceiling, and the time-reversal control's item count."""
+    controls = report.get("controls", {})
+    ceiling = controls.get("presence_ceiling", {})
+    reversed_counts = controls.get(TIME_REVERSED, {}).get("counts", {})
+    counts = report.get("counts", {})
+    rows = [
+        [TASK_TITLES[t], counts.get(t, 0), _pct(ceiling.get(f"presence_ceiling_{t}")), reversed_counts.get(t, 0)]
+        for t in TASKS
+    ]
+    rows.append(["**all items**", report.get("total", 0), _pct(ceiling.get("presence_ceiling")), controls.get(TIME_REVERSED, {}).get("total", 0)])
+    return _table(["task", "items", "presence-only ceiling", "time-reversed items"], rows)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError, check_name
-from ..names import ALL_VIEWS, BENCHMARK_VERSION, DEFAULT_SEED, SILENCE, SPLIT
+from ..names import ALL_VIEWS, BENCHMARK_VERSION, DEFAULT_SEED, SILENCE, SPLIT, STORED_VIEWS
 from .views import dataset_view, to_silence
 
 
@@ -80,7 +80,8 @@ def load_benchmark(
 
     Args:
         view (`str`, defaults to ``"audio_only"``): ``audio_only``, ``caption_only``,
-            ``audio_caption`` or ``silence`` (the audio-only view with silent audio).
+            ``audio_caption``, ``silence`` (the audio-only view with silent audio) or
+            ``time_reversed`` (the time-reversal control: clips played backwards, its own items).
         seed (`int`, defaults to 0): option seed of a build (ignored with ``data_dir``).
         cache_dir (`str` or `Path`, *optional*): where builds are kept; defaults to
             ``$HF_HOME/tacos_temporal/builds``.
@@ -127,6 +128,9 @@ def ensure_build(
         source = {"kind": "tacos_dir", "path": str(Path(tacos_dir).resolve()), "seed": seed}
     else:
         source = {"kind": "download", "seed": seed}
+    # Cached builds hold every stored config, the time-reversal control included, so any view of
+    # names.ALL_VIEWS can be served from them.
+    source["views"] = list(STORED_VIEWS)
     out = root / f"{source['kind']}-{_build_key(source)}"
     if (out / "build_report.json").is_file():
         return out
@@ -134,5 +138,5 @@ def ensure_build(
         from .demo import make_demo_release
 
         tacos_dir = make_demo_release(root / f"demo-release-{seed}", seed=seed, overwrite=True)
-    build(out, tacos_dir=tacos_dir, download=download, seed=seed, overwrite=True, progress=progress)
+    build(out, tacos_dir=tacos_dir, download=download, seed=seed, views=STORED_VIEWS, overwrite=True, progress=progress)
     return out

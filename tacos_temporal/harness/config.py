@@ -12,13 +12,15 @@ from pathlib import Path
 
 from ..data.prompts import DEFAULT_TEMPLATE, check_template
 from ..errors import ConfigError, check_name, unknown_name
-from ..names import ALL_VIEWS, AUDIO_ONLY, DEFAULT_SEED, LETTERS
+from ..names import ALL_VIEWS, AUDIO_ONLY, DEFAULT_SEED, VIEWS_WITH_CAPTION
+from ..scoring.baselines import BASELINES, CAPTION_ORDER, ROW_BASELINES
 
 MODES: tuple[str, ...] = ("generate", "logprob")
 DTYPES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
 AUTO_CLASSES: tuple[str, ...] = ("AutoModelForMultimodalLM", "AutoModelForSeq2SeqLM", "AutoModelForCausalLM")
-#: Baselines run like models (no weights): ``--model random`` / ``--model constant:B``.
-BASELINE_MODELS: tuple[str, ...] = ("random", *(f"constant:{letter}" for letter in LETTERS))
+#: Baselines run like models (no weights): ``--model random`` / ``--model constant:B``, and the
+#: controls ``--model presence-oracle`` (an oracle) / ``--model caption-order`` (caption views).
+BASELINE_MODELS: tuple[str, ...] = BASELINES + ROW_BASELINES
 
 
 def _from_mapping(cls, data: dict, source: str):
@@ -129,6 +131,9 @@ class RunConfig:
         reuse (`bool`, defaults to `True`): encode each clip once and pre-fill its audio prefix once for
             all its questions, where that is exact (audio before text in the template); `False` is
             ``--no-reuse``.
+        circular (`bool`, defaults to `False`): ask every item under each of its four cyclic option
+            rotations (``--circular``; scored strictly and per rotation, see
+            :mod:`tacos_temporal.scoring.controls`).
     """
 
     model: str
@@ -148,6 +153,7 @@ class RunConfig:
     auto_class: str | None = None
     intervention: str | None = None
     reuse: bool = True
+    circular: bool = False
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -169,6 +175,11 @@ class RunConfig:
         if self.model.startswith("constant:") and self.model not in BASELINE_MODELS:
             raise unknown_name("baseline", self.model, BASELINE_MODELS)
         check_template(self.prompt_template)
+        if self.model == CAPTION_ORDER and self.view not in VIEWS_WITH_CAPTION:
+            raise ConfigError(
+                f"the {CAPTION_ORDER} baseline reads the caption; view {self.view!r} has none: "
+                f"use --view {' '.join(sorted(VIEWS_WITH_CAPTION))}"
+            )
         if self.intervention is not None:
             from .interventions import parse_intervention
 

@@ -514,5 +514,11 @@ def _left_padded(rows: list[list[int]], pad: int, device):
 def load_runner(cfg: RunConfig) -> ModelRunner:
     """The runner for ``cfg.model``: a baseline, or a transformers model."""
     if cfg.is_baseline:
+        from ..scoring.baselines import ROW_BASELINES
+
+        if cfg.model in ROW_BASELINES:
+            from .row_baselines import RowBaselineRunner
+
+            return RowBaselineRunner(cfg.model, cfg.seed)
         return BaselineRunner(cfg.model, cfg.seed)
     return HFRunner(cfg)

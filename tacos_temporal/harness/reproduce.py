@@ -20,14 +20,14 @@ from pathlib import Path
 
 from ..errors import ConfigError, unknown_name
 from ..files import atomic_write_text
-from ..names import AUDIO_CAPTION, AUDIO_ONLY, CAPTION_ONLY, TASK_TITLES, TASKS, VIEW_TITLES
+from ..names import AUDIO_CAPTION, AUDIO_ONLY, CAPTION_ONLY, TASK_TITLES, TASKS, TIME_REVERSED, VIEW_TITLES
 from ..scoring.metrics import compare, judged_from_records, view_effects
 from . import paper
 from .analysis import SweepSpec, sweep
 from .config import RunConfig
 from .models import ModelRunner, load_runner
 from .preflight import check_run_inputs
-from .runner import evaluate
+from .runner import add_temporal_consistency, evaluate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +41,10 @@ class Recipe:
         views (`tuple[str, ...]`): views to run.
         all_layers (`tuple[str, ...]`): intervention specs applied at every layer (audio-only view).
         sweep (`dict`, *optional*): ``SweepSpec`` keys for the single-layer sweep.
+        circular (`bool`, defaults to `False`): also run the audio-only view circularly (every item
+            under its four option rotations; the controls section reports it).
+
+    Add ``"time_reversed"`` to ``views`` (data built with that config) for the time-reversal control.
     """
 
     paper_model: str
@@ -50,6 +54,7 @@ class Recipe:
     views: tuple[str, ...] = (AUDIO_ONLY, CAPTION_ONLY, AUDIO_CAPTION, "silence")
     all_layers: tuple[str, ...] = ()
     sweep: dict | None = None
+    circular: bool = False
 
     def __post_init__(self) -> None:
         if self.paper_model not in paper.ACCURACY:
@@ -112,6 +117,11 @@ def reproduce(
     views = {}
     for view in recipe.views:
         views[view] = evaluate(base.replace(view=view), out_dir / "views" / view, data=data, demo=demo, runner=runner, progress=progress)
+    if AUDIO_ONLY in views and TIME_REVERSED in views:
+        add_temporal_consistency([views[AUDIO_ONLY], views[TIME_REVERSED]])
+    circular = None
+    if recipe.circular:
+        circular = evaluate(base.replace(view=AUDIO_ONLY, circular=True), out_dir / "circular" / AUDIO_ONLY, data=data, demo=demo, runner=runner, progress=progress)
     baseline = views.get(AUDIO_ONLY)
     all_layers = {}
     for spec in recipe.all_layers:
@@ -122,8 +132,9 @@ def reproduce(
     if recipe.sweep:
         swept = sweep(base.replace(view=AUDIO_ONLY), SweepSpec(**{**recipe.sweep, "alphas": tuple(recipe.sweep["alphas"])}), out_dir / "sweep", data=data, demo=demo, runner=runner, progress=progress)
     text = _report(recipe, runner.describe(), views, all_layers, swept, limit)
+    text += _controls_report(views, circular)
     atomic_write_text(out_dir / "report.md", text)
-    return {"views": {v: r.scores for v, r in views.items()}, "all_layers": {k: c for k, (_, c) in all_layers.items()}, "sweep": swept, "report": out_dir / "report.md"}
+    return {"views": {v: r.scores for v, r in views.items()}, "circular": circular.scores if circular else None, "all_layers": {k: c for k, (_, c) in all_layers.items()}, "sweep": swept, "report": out_dir / "report.md"}
 
 
 def _generated_tokens_note(mode: str, specs: list[str]) -> str:
@@ -202,5 +213,54 @@ def _report(recipe: Recipe, model: dict, views: dict, all_layers: dict, swept: d
             ref = paper.BEST_LAYER[name]
             lines.append(f"Paper: layer {ref['layer']:.0f}, alpha {ref['alpha']:g}, {ref['gain']:+.1f} points (post hoc).")
         lines += ["", "![change per layer](sweep/sweep.png)"]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _controls_report(views: dict, circular) -> str:
+    """The controls beside the accuracies: presence-only ceiling, caption-order shortcut, circular
+    (strict) and the time-reversal consistency, as far as the recipe ran them."""
+    from ..scoring.report import format_consistency
+
+    benchmark = {v: r for v, r in views.items() if v != TIME_REVERSED}
+    if not benchmark:
+        return ""
+    first = next(iter(benchmark.values())).scores
+    caption = next((r.scores for v, r in benchmark.items() if "caption_order_accuracy" in r.scores), None)
+    header = ["task", "presence-only ceiling (oracle)"] + (["caption-order shortcut"] if caption else []) + [f"{VIEW_TITLES[v]} ours" for v in benchmark]
+    header += ["circular (strict), audio-only"] if circular else []
+    lines = [
+        "",
+        "## Controls (not the benchmark's score)",
+        "",
+        "A model at or below the presence-only ceiling (an oracle that knows which options occur in the clip, not "
+        "when) shows no use of timing; the caption-order shortcut answers from the caption's word order alone. "
+        "Accuracy in %.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * (len(header) - 1),
+    ]
+    for task, suffix in [*((TASK_TITLES[t], f"_{t}") for t in TASKS), ("All items", "")]:
+        cells = [_pct(first.get(f"presence_ceiling{suffix}"))]
+        if caption:
+            cells.append(_pct(caption.get(f"caption_order_accuracy{suffix}")))
+        cells += [_pct(r.scores.get(f"accuracy{suffix}")) for r in benchmark.values()]
+        if circular:
+            cells.append(_pct(circular.scores.get(f"circular_accuracy{suffix}")))
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    if circular:
+        s = circular.scores
+        lines += [
+            "",
+            f"Circular evaluation (audio-only, every item under its four option rotations): the same label under all "
+            f"four on {_pct(s.get('circular_label_consistency'))} % of items; letter-position bias "
+            f"{_pct(s.get('circular_position_bias'))} % (distance of the predicted letters from uniform; 0 = none); "
+            + ", ".join(f"rotation {k} {_pct(s.get(f'accuracy_rotation_{k}'))}" for k in range(4)) + ".",
+        ]
+    if TIME_REVERSED in views and "reversal_consistency" in views[TIME_REVERSED].scores:
+        lines += ["", "```", format_consistency(views[TIME_REVERSED].scores), "```"]
+    elif TIME_REVERSED not in views:
+        lines += ["", "Time-reversal control not run: add \"time_reversed\" to the recipe's views (data built with "
+                  "`--views audio_only caption_only audio_caption time_reversed`)."]
     lines.append("")
     return "\n".join(lines)

@@ -21,6 +21,10 @@
     cache_key        sha256 over item id, audio hash, prompt, model id and revision, dtype, mode,
                      decoding settings, audio limit and benchmark version: a resumed run reuses a
                      record only when its key matches
+    options_in_clip  whether each option (A-D) is annotated in the clip: the presence-only ceiling
+    caption_order_letter  caption views only: the caption-order shortcut's letter (null: undecided)
+    item_id, rotation     circular runs only: the original item id and the rotation (0-3); ``id`` is
+                     ``<item_id>@rot<k>`` and ``options``/``answer`` are rotated
 
 ``results.json`` - a superset of lm-evaluation-harness's results file (``lm_eval/result_schema.py``);
 the same bytes are written as ``results_<date_id>.json`` beside lm-eval-named sample files
@@ -47,7 +51,13 @@ the same bytes are written as ``results_<date_id>.json`` beside lm-eval-named sa
                      intervention, package_versions, audio_truncated, timings, samples file,
                      scores (the flat dict of ``scoring.metrics.score``), data (where the items came
                      from: source kind, path or Hub id, revision, benchmark version, item-set hashes;
-                     see ``data_provenance``)
+                     see ``data_provenance``);
+                     ``oracle`` (true for the presence-oracle baseline and oracle interventions),
+                     ``circular``, and in a time_reversed run answered with audio_only
+                     ``temporal_consistency`` (the reversal_* keys, the original view and run folder)
+    The flat scores also hold the controls (scoring/controls.py): presence_ceiling[_<task>],
+    caption_order_accuracy[_<task>] and caption_order_coverage (caption views), circular_* and
+    accuracy_rotation_<k> (circular runs), reversal_* (time_reversed with audio_only).
 ``run_config.json`` - the configuration the folder belongs to (checked when a run resumes).
 """
 

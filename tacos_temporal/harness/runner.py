@@ -28,7 +28,9 @@ from ..data.prompts import render_prompt
 from ..data.views import CLIP_DURATION, dataset_view, view_columns
 from ..errors import ConfigError, SourceError
 from ..files import atomic_write_text
-from ..names import AUDIO_COLUMN, BENCHMARK_VERSION, SILENCE, TASKS, VIEWS_WITH_AUDIO
+from ..names import BENCHMARK_NAME as RESULTS_KEY
+from ..names import AUDIO_COLUMN, AUDIO_ONLY, BENCHMARK_VERSION, NUM_OPTIONS, SILENCE, TASKS, TIME_REVERSED, VIEWS_WITH_AUDIO, VIEWS_WITH_CAPTION
+from ..scoring.controls import caption_order_letter, control_scores, rotate_row, temporal_consistency
 from ..scoring.metrics import judged_from_records, score
 from ..scoring.parsing import parse_choice
 from .audio import ClipCache, decode_clip
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 #: Run settings that do not change any answer: a run may resume with other values.
 RESUMABLE_CHANGES = frozenset({"batch_size", "device", "reuse"})
+#: Settings added after runs were made, with the value a folder without them was run with.
+ADDED_SETTINGS = {"circular": False}
 
 
 @dataclass
@@ -73,7 +77,11 @@ def load_view(view: str, *, data: str | Path | None = None, demo: bool = False, 
     try:
         dataset = load_view_dataset(path, config, progress=progress, revision=revision)
     except (ValueError, FileNotFoundError) as err:
-        raise SourceError(f"cannot load view {config!r} from {path}: {err}") from err
+        hint = (
+            f"; the time-reversal control is written by: tacos-temporal build --views audio_only caption_only audio_caption {TIME_REVERSED}"
+            if config == TIME_REVERSED else ""
+        )
+        raise SourceError(f"cannot load view {config!r} from {path}: {err}{hint}") from err
     except ConnectionError as err:  # datasets: "Couldn't reach 'ORG/NAME' on the Hub" (offline, or no network)
         from ..data.locate import offline_hint
 
@@ -230,7 +238,7 @@ def _check_run_folder(out_dir: Path, identity: dict, overwrite: bool) -> None:
             lm_eval_file.unlink()
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
-        differs = sorted(k for k in set(old) | set(identity) if k not in RESUMABLE_CHANGES and old.get(k) != identity.get(k))
+        differs = sorted(k for k in set(old) | set(identity) if k not in RESUMABLE_CHANGES and old.get(k, ADDED_SETTINGS.get(k)) != identity.get(k))
         if differs:
             raise ConfigError(
                 f"{out_dir} holds a run with another configuration (differs in: {', '.join(differs)}). "
@@ -374,7 +382,25 @@ def evaluate_views(
     _barrier(world)
     if rank != 0:
         return [None] * len(tracks)
-    return [_finish_track(track, clips, load_seconds, time.perf_counter() - started, world) for track in tracks]
+    finished = [_finish_track(track, clips, load_seconds, time.perf_counter() - started, world) for track in tracks]
+    add_temporal_consistency(finished)
+    return finished
+
+
+def add_temporal_consistency(results: Sequence[RunResult]) -> dict | None:
+    """When the runs hold both ``audio_only`` and ``time_reversed``, pair them
+    (:func:`~tacos_temporal.scoring.controls.temporal_consistency`) and add the numbers to the
+    reversed run's scores and ``results.json`` (``tacos_temporal.temporal_consistency``)."""
+    by_view = {r.results[RESULTS_KEY]["view"]: r for r in results if r is not None}
+    original, backwards = by_view.get(AUDIO_ONLY), by_view.get(TIME_REVERSED)
+    if original is None or backwards is None:
+        return None
+    consistency = temporal_consistency(original.records, backwards.records)
+    backwards.scores.update(consistency)
+    backwards.results["results"][RESULTS_KEY].update(consistency)
+    backwards.results[RESULTS_KEY]["temporal_consistency"] = {"original_view": AUDIO_ONLY, "original_run": os.path.relpath(original.out_dir, backwards.out_dir), **consistency}
+    atomic_write_text(backwards.out_dir / RESULTS_FILE, json.dumps(backwards.results, indent=2, ensure_ascii=False, default=str) + "\n")
+    return consistency
 
 
 def _prepare_track(cfg: RunConfig, out_dir: Path, runner: ModelRunner, *, data, demo, overwrite, progress, rank, world) -> _Track:
@@ -386,6 +412,12 @@ def _prepare_track(cfg: RunConfig, out_dir: Path, runner: ModelRunner, *, data, 
     selected = stratified_sample([row["task"] for row in meta], cfg.limit, cfg.seed) if cfg.limit else list(range(len(meta)))
     provenance = data_provenance(data=data, demo=demo, source=source, revision=revision, rows=meta, selected=selected)
     n_original = {task: sum(1 for row in meta if row["task"] == task) for task in TASKS}
+    source_row = lambda index: index  # noqa: E731 - the dataset row that serves meta[index]'s audio
+    if cfg.circular:
+        # Every item under its four cyclic option rotations: new rows on the same clip (same audio).
+        meta = [rotate_row(row, k) for row in meta for k in range(NUM_OPTIONS)]
+        selected = [NUM_OPTIONS * index + k for index in selected for k in range(NUM_OPTIONS)]
+        source_row = lambda index: index // NUM_OPTIONS  # noqa: E731
     with_audio = cfg.view in VIEWS_WITH_AUDIO
     decode_audio = with_audio and runner.uses_audio
     if decode_audio and runner.sampling_rate is None:
@@ -404,18 +436,20 @@ def _prepare_track(cfg: RunConfig, out_dir: Path, runner: ModelRunner, *, data, 
     if with_audio:
         first_row = {}
         for index in selected:
-            first_row.setdefault(meta[index]["filename"], index)
+            first_row.setdefault(meta[index]["filename"], source_row(index))
         for filename, index in first_row.items():
             audio = dataset[index][AUDIO_COLUMN]
             if not audio or not audio.get("bytes"):
-                raise SourceError(f"item {meta[index]['id']}: the audio of {filename} is missing from the dataset")
+                raise SourceError(f"item {dataset[index]['id']}: the audio of {filename} is missing from the dataset")
             audio_sha[filename] = hashlib.sha256(audio["bytes"]).hexdigest()
+    if hasattr(runner, "bind_rows"):  # baselines that answer from the row (presence-oracle, caption-order)
+        runner.bind_rows([meta[index] for index in selected])
     plan = []
     for index in selected:
         row = meta[index]
         prompt = runner.render(render_prompt(row, cfg.view, template=cfg.prompt_template), with_audio=with_audio)
         sha = audio_sha.get(row["filename"]) if with_audio else None
-        plan.append((index, row, prompt, cache_key(item_id=row["id"], audio_sha256=sha, prompt=prompt, model=model, cfg=cfg)))
+        plan.append((source_row(index), row, prompt, cache_key(item_id=row["id"], audio_sha256=sha, prompt=prompt, model=model, cfg=cfg)))
 
     identity = {**cfg.to_dict(), "model_revision": model.get("revision"), "model_dtype": model.get("dtype"), "data": source}
     if rank == 0:
@@ -441,7 +475,7 @@ def _clip_audio(track: _Track, clips: ClipCache, runner: ModelRunner, index: int
     """The decoded clip of ``row`` (once per clip and audio variant, whatever the view)."""
     silence = track.cfg.view == SILENCE
     return clips.get(
-        f"{row['filename']}|{'silence' if silence else 'audio'}",
+        f"{row['filename']}|{_audio_variant(track.cfg.view)}",
         lambda: decode_clip(
             track.dataset[index][AUDIO_COLUMN]["bytes"],
             runner.sampling_rate,
@@ -462,7 +496,7 @@ def _answer(members: list[_Track], runner: ModelRunner, clips: ClipCache, *, pro
     # Longest audio first; items of one clip side by side (decoded once, padding kept small).
     entries = sorted(
         ((track, *entry) for track in members for entry in track.todo),
-        key=lambda e: (-(e[2].get(CLIP_DURATION) or 0.0), e[2]["filename"], e[0].cfg.view == SILENCE, e[2]["id"], e[0].cfg.view),
+        key=lambda e: (-(e[2].get(CLIP_DURATION) or 0.0), e[2]["filename"], _audio_variant(e[0].cfg.view), e[2]["id"], e[0].cfg.view),
     )
     if not entries:
         return
@@ -531,6 +565,7 @@ def _finish_track(track: _Track, clips: ClipCache, load_seconds: float, total: f
     for shard in out_dir.glob("samples.rank*.jsonl"):
         shard.unlink()
     scores = score(judged_from_records(records))
+    scores.update(control_scores(records))
     timings = {
         "total_seconds": round(total, 3),
         "model_load_seconds": round(load_seconds, 3),
@@ -551,7 +586,8 @@ def _finish_track(track: _Track, clips: ClipCache, load_seconds: float, total: f
         extra={
             "intervention": cfg.steering.to_dict() if cfg.steering.active else None,
             "intervention_description": cfg.steering.describe() if cfg.steering.active else None,
-            "oracle": bool(cfg.steering.oracle),
+            "oracle": bool(cfg.steering.oracle) or bool(track.model.get("oracle")),
+            "circular": cfg.circular,
             "reuse": track.reuse,
             "reuse_reason": track.reuse_reason,
             "answered_jointly_with_views": list(track.shared_with),
@@ -593,9 +629,15 @@ def _reuse_blocker(cfg: RunConfig, runner: ModelRunner, decode_audio: bool) -> s
     return None
 
 
-def _clip_key(entry) -> tuple[str, bool]:
-    """The audio an entry ``(track, index, row, prompt, key)`` feeds: its clip, silenced or not."""
-    return entry[2]["filename"], entry[0].cfg.view == SILENCE
+def _audio_variant(view: str) -> str:
+    """Which audio a view feeds for a clip: the clip itself, silence, or the clip played backwards
+    (the time-reversed view stores its own audio)."""
+    return view if view in (SILENCE, TIME_REVERSED) else "audio"
+
+
+def _clip_key(entry) -> tuple[str, str]:
+    """The audio an entry ``(track, index, row, prompt, key)`` feeds: its clip and audio variant."""
+    return entry[2]["filename"], _audio_variant(entry[0].cfg.view)
 
 
 def _take(queue: list, size: int, *, by_clip: bool) -> list:
@@ -661,4 +703,19 @@ def _record(row: dict, prompt: str, key: str, output, clip, audio_sha256: str | 
         "logprobs": output.logprobs,
         "correct": letter == row["answer"],
         "cache_key": key,
+        **_control_fields(row, cfg),
     }
+
+
+def _control_fields(row: dict, cfg: RunConfig) -> dict:
+    """What the controls need from the row, kept in the record so ``score RUN`` can report them:
+    which options occur in the clip (presence-only ceiling), the caption-order shortcut's letter
+    (caption views) and, in a circular run, the original id and the rotation."""
+    out: dict = {}
+    if row.get("events") is not None:
+        out["options_in_clip"] = [bool(ev["in_clip"]) for ev in row["events"]]
+    if cfg.view in VIEWS_WITH_CAPTION:
+        out["caption_order_letter"] = caption_order_letter(row.get("caption"), list(row["options"]), row["task"])
+    if "rotation" in row:
+        out["item_id"], out["rotation"] = row["item_id"], row["rotation"]
+    return out

@@ -19,10 +19,20 @@ from pathlib import Path
 
 from tacos_temporal.errors import ScoringError
 from tacos_temporal.files import atomic_write, atomic_write_text
-from tacos_temporal.names import ALL_VIEWS, CHANCE, LETTERS, TASK_TITLES, TASKS, VIEW_TITLES
+from tacos_temporal.names import (
+    ALL_VIEWS,
+    CHANCE,
+    EARLIEST_ONSET,
+    LATEST_OFFSET,
+    LETTERS,
+    LONGEST_DURATION,
+    TASK_TITLES,
+    TASKS,
+    VIEW_TITLES,
+)
 from tacos_temporal.scoring.metrics import NONE_LETTER
 
-__all__ = ["DEFAULT_SECTIONS", "ViewsReport", "format_comparison", "format_table", "write_report", "write_views_report"]
+__all__ = ["DEFAULT_SECTIONS", "ViewsReport", "format_comparison", "format_consistency", "format_controls", "format_table", "write_report", "write_views_report"]
 
 REPORT_FILE = "report.md"
 ACCURACY_PLOT = "accuracy_by_task.png"
@@ -128,7 +138,118 @@ def format_table(scores: Mapping) -> str:
             for v in views
         ]
         text += "\n\n" + _text_table(["View", "N", "Accuracy", f"{_level(scores)} CI", "Parse failures"], view_rows)
+    controls = format_controls(scores)
+    if controls:
+        text += "\n\n" + controls
     return text
+
+
+# --- controls (scoring/controls.py): beside the model's accuracy, never instead of it ------------
+
+
+def _controls_rows(scores: Mapping) -> tuple[list[str], list[list[str]]]:
+    """Per task and overall: the model's accuracy beside the presence-only ceiling, the caption-order
+    shortcut and chance (the columns the scores support)."""
+    columns = [("accuracy", "Model")]
+    if "presence_ceiling" in scores:
+        columns.append(("presence_ceiling", "Presence-only ceiling (oracle)"))
+    if "caption_order_accuracy" in scores:
+        columns.append(("caption_order_accuracy", "Caption-order shortcut"))
+    if "circular_accuracy" in scores:
+        columns.append(("circular_accuracy", "Circular (strict)"))
+    if len(columns) == 1:
+        return [], []
+    rows = [
+        [TASK_TITLES[t], *(_pct(scores.get(f"{key}_{t}")) for key, _ in columns), _pct(scores.get("chance", CHANCE))]
+        for t in _tasks(scores)
+    ]
+    rows.append(["All items", *(_pct(scores.get(key)) for key, _ in columns), _pct(scores.get("chance", CHANCE))])
+    return ["Task", *(title for _, title in columns), "Chance"], rows
+
+
+def _circular_rows(scores: Mapping) -> list[list[str]]:
+    return [[f"rotation {k}", _pct(scores.get(f"accuracy_rotation_{k}"))] for k in range(len(LETTERS)) if f"accuracy_rotation_{k}" in scores]
+
+
+def format_controls(scores: Mapping) -> str:
+    """Plain-text tables of the controls in a scores dict (empty when it has none).
+
+    Args:
+        scores (`Mapping`): ``score()``'s dict updated with
+            :func:`~tacos_temporal.scoring.controls.control_scores`.
+    """
+    header, rows = _controls_rows(scores)
+    parts = []
+    if rows:
+        parts.append(_text_table(header, rows))
+    if "circular_accuracy" in scores:
+        parts.append(
+            "circular: " + ", ".join(f"{label} {value}" for label, value in _circular_rows(scores))
+            + f"; same label under all rotations {_pct(scores.get('circular_label_consistency'))}; letter-position bias "
+            f"{_pct(scores.get('circular_position_bias'))} (" + ", ".join(f"{L} {_pct(scores.get(f'circular_pred_rate_{L}'))}" for L in LETTERS) + ")"
+        )
+    if "reversal_consistency" in scores:
+        parts.append(format_consistency(scores))
+    return "\n\n".join(parts)
+
+
+def format_consistency(consistency: Mapping) -> str:
+    """Plain-text tables of :func:`~tacos_temporal.scoring.controls.temporal_consistency`."""
+    rows = []
+    for task, pair in ((EARLIEST_ONSET, "EO on reversed = LO on original"), (LATEST_OFFSET, "LO on reversed = EO on original"), (LONGEST_DURATION, "LD on reversed = LD on original")):
+        if f"reversal_consistency_{task}" in consistency:
+            rows.append([pair, str(consistency[f"reversal_pairs_{task}"]), _pct(consistency[f"reversal_consistency_{task}"])])
+    rows.append(["All pairs", str(consistency["reversal_pairs"]), _pct(consistency["reversal_consistency"])])
+    text = (
+        "Time-reversal control (a control, never the benchmark's score: reversed sounds are unnatural). Same label on "
+        f"both sides; a uniform guess agrees {_pct(consistency.get('reversal_chance', CHANCE))} of the time.\n"
+        + _text_table(["Pair", "N", "Same label"], rows)
+    )
+    n = consistency.get("reversal_diagnostic_n", 0)
+    if n:
+        kinds = [
+            ("follows the timeline (reversed answer = original answer to the mirrored question)", "reversal_follows_timeline"),
+            ("ignores time (same label to the same question both ways)", "reversal_ignores_time"),
+            ("question-blind (same label whatever is asked)", "reversal_question_blind"),
+            ("other (neither, or no answer)", "reversal_other"),
+        ]
+        text += (
+            f"\n\nOn the {n} EO/LO answers of clips where both apply (different correct EO and LO labels):\n"
+            + _text_table(["Answer on the reversed clip", "Share"], [[label, _pct(consistency.get(key))] for label, key in kinds])
+        )
+    return text
+
+
+def _controls_markdown(scores: Mapping) -> list[str]:
+    header, rows = _controls_rows(scores)
+    if not rows and "reversal_consistency" not in scores:
+        return []
+    lines = ["## Controls", ""]
+    if rows:
+        lines += [
+            "A model at or below the **presence-only ceiling** (an oracle that knows which options occur in the "
+            "clip, not when) shows no use of timing. The **caption-order shortcut** answers from the caption's word "
+            "order alone. **Circular (strict)** counts an item right only under all four option rotations. None of "
+            "these is the benchmark's score.",
+            "",
+            *_md_table(header, rows),
+            "",
+        ]
+    if "circular_accuracy" in scores:
+        lines += [
+            f"Circular evaluation of {scores.get('circular_n')} items: the same label under all four rotations on "
+            f"{_pct(scores.get('circular_label_consistency'))} of them. Each option sits at each letter once, so the "
+            f"predicted letters would be uniform without position bias; their distance from uniform is "
+            f"{_pct(scores.get('circular_position_bias'))} (0 = none, 75 % = always one letter).",
+            "",
+            *_md_table(["Rotation", "Accuracy"], _circular_rows(scores)),
+            "",
+            *_md_table(["Letter", "Predicted (all rotations)"], [[L, _pct(scores.get(f"circular_pred_rate_{L}"))] for L in LETTERS]),
+            "",
+        ]
+    if "reversal_consistency" in scores:
+        lines += ["### Time-reversal control", "", "```", format_consistency(scores), "```", ""]
+    return lines
 
 
 def _comparison_rows(cmp: Mapping) -> list[list[str]]:
@@ -220,6 +341,7 @@ def _markdown(scores: Mapping, title: str, comparison: Mapping | None) -> str:
         *_md_table(["Answer", "N", "Accuracy"], position_rows),
         "",
     ]
+    lines += _controls_markdown(scores)
     if comparison is not None:
         lines += [
             "## Comparison with the baseline",
@@ -289,6 +411,7 @@ def _accuracy_plot(scores: Mapping, title: str, path: Path) -> Path:
                         fontsize=7 if len(series) > 2 else 8, color="#222222")
     chance = 100.0 * scores.get("chance", CHANCE)
     ax.axhline(chance, color="#b22222", linestyle="--", linewidth=1.2, label=f"chance ({chance:.0f} %)")
+    _ceiling_marks(ax, scores, groups, x)
     ax.set_xticks(x, [g for g, _ in groups])
     ax.set_ylim(0, 112)
     ax.set_yticks(range(0, 101, 20))
@@ -298,6 +421,17 @@ def _accuracy_plot(scores: Mapping, title: str, path: Path) -> Path:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(series) + 1, fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _save_png(fig, path)
+
+
+def _ceiling_marks(ax, scores: Mapping, groups: list, x) -> None:
+    """The presence-only ceiling of each group as a dotted mark across its bars (when scored)."""
+    if "presence_ceiling" not in scores:
+        return
+    for i, (_, suffix) in enumerate(groups):
+        value = scores.get(f"presence_ceiling{suffix}")
+        if value is not None:
+            ax.hlines(100.0 * value, x[i] - 0.45, x[i] + 0.45, colors="#222222", linestyles=":", linewidth=1.6,
+                      label="presence-only ceiling (oracle)" if i == 0 else None)
 
 
 def _letter_plot(scores: Mapping, title: str, path: Path) -> Path:

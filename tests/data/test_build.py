@@ -66,7 +66,7 @@ def test_items_only_build_of_the_real_event_table_gives_528_499_630(events_test_
     out = tmp_path / "items_out"
     assert main(["build", "--events", str(events_test_csv), "--items-only", "--out", str(out), "--quiet"]) == 0
     assert "built 1657 items" in capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == ["build_report.json", "items.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["build_report.json", "items.jsonl", "items_time_reversed.jsonl"]
     items = read_jsonl(out / "items.jsonl")
     assert Counter(item["task"] for item in items) == PUBLISHED_COUNTS
     assert len({item["id"] for item in items}) == len(items) == 1657
@@ -129,7 +129,7 @@ def test_building_views_without_an_audio_source_is_refused(events_test_csv, tmp_
 def test_demo_build_writes_card_items_report_and_one_parquet_file_per_view(demo_build):
     out = demo_build.out_dir
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
-    assert files == {"README.md", "items.jsonl", "build_report.json"} | {
+    assert files == {"README.md", "items.jsonl", "items_time_reversed.jsonl", "build_report.json"} | {
         f"data/{view}/{SPLIT}-00000-of-00001.parquet" for view in VIEWS
     }
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "no staging folder left beside it"
@@ -415,7 +415,7 @@ def test_overwrite_replaces_the_old_content_whole(demo_release, tmp_path):
     (out / "data" / "old_view" / "test.parquet").write_bytes(b"stale")
     (out / "items.jsonl").write_text("stale\n")
     build(out, tacos_dir=demo_release, items_only=True, overwrite=True, progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["build_report.json", "items.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["build_report.json", "items.jsonl", "items_time_reversed.jsonl"]
     assert "stale" not in (out / "items.jsonl").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["dataset"], "no .old- or .tmp- folder left"
 

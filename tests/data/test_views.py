@@ -19,6 +19,7 @@ HAS = {
     "caption_only": {"caption"},
     "audio_caption": {"audio", "caption"},
     "silence": {"audio"},
+    "time_reversed": {"audio"},  # the clip played backwards, no caption
 }
 
 

@@ -32,7 +32,7 @@ def test_reproduce_runs_the_grid_and_reports_it_beside_the_paper(tiny_models, de
     recipe = tmp_path / "tiny.toml"
     recipe.write_text(
         'paper_model = "Audio-Flamingo-3"\nmodel = "unused"\nmode = "logprob"\n'
-        'views = ["audio_only", "caption_only", "audio_caption", "silence"]\n'
+        'views = ["audio_only", "caption_only", "audio_caption", "silence"]\ncircular = true\n'
         'all_layers = ["upweight:alpha=2,layers=all,queries=keyword+last", "scale:alpha=2,layers=all,queries=keyword+last"]\n'
         '[sweep]\nkind = "scale"\nalphas = [2.0]\nlayers = [1]\nqueries = "keyword+last"\nholdout = 0.5\n'
     )
@@ -46,4 +46,8 @@ def test_reproduce_runs_the_grid_and_reports_it_beside_the_paper(tiny_models, de
     for view in ("audio_only", "caption_only", "audio_caption", "silence"):
         assert (tmp_path / "out" / "views" / view / "results.json").is_file()
     assert (tmp_path / "out" / "sweep" / "sweep.csv").is_file()
+    assert "## Controls (not the benchmark's score)" in report and "presence-only ceiling (oracle)" in report
+    assert "caption-order shortcut" in report and "circular (strict), audio-only" in report
+    assert "Time-reversal control not run" in report
+    assert len((tmp_path / "out" / "circular" / "audio_only" / "samples.jsonl").read_text().splitlines()) == 4 * 9
     assert "# Reproduction: Audio-Flamingo-3" in capsys.readouterr().out

@@ -29,7 +29,7 @@ def _records(run_dir: Path) -> list[dict]:
 @pytest.mark.parametrize("mode", ["generate", "logprob"])
 def test_tiny_audio_models_run_every_view_in_both_modes(arch, mode, tiny_models, demo_build, tmp_path):
     runner = load_runner(RunConfig(model=str(tiny_models[arch])))
-    for view in ALL_VIEWS:
+    for view in (v for v in ALL_VIEWS if v != "time_reversed"):  # its own items: tests/harness/test_control_runs.py
         result = evaluate(RunConfig(model=str(tiny_models[arch]), view=view, mode=mode, batch_size=4), tmp_path / view, data=demo_build.out_dir, runner=runner, progress=False)
         records = result.records
         assert [r["id"] for r in records] == [item.id for item in demo_build.items]
