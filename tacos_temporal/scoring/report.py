@@ -709,7 +709,20 @@ def section_paper(report: ViewsReport, out: Path) -> list[str]:
     ]
 
 
-DEFAULT_SECTIONS: tuple[ReportSection, ...] = (section_intro, section_views, section_effects, section_letters, section_examples, section_paper)
+def section_controls(report: ViewsReport, out: Path) -> list[str]:
+    """Per view, the controls its scores carry (presence-only ceiling, caption-order shortcut,
+    circular, time reversal) beside the model's accuracy; nothing when none was computed."""
+    lines: list[str] = []
+    for view in report.views():
+        block = _controls_markdown(report.scores[view])
+        if block:
+            lines += [f"## Controls: {VIEW_TITLES[view]}", *block[1:]]
+    return lines
+
+
+DEFAULT_SECTIONS: tuple[ReportSection, ...] = (
+    section_intro, section_views, section_effects, section_controls, section_letters, section_examples, section_paper,
+)
 
 
 def write_views_report(report: ViewsReport, out_dir: str | Path, *, sections: Sequence[ReportSection] = DEFAULT_SECTIONS) -> dict[str, Path]:
