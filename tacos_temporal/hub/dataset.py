@@ -52,7 +52,7 @@ from pathlib import Path
 from ..data.views import dataset_view
 from ..errors import ConfigError
 from ..harness.config import MODES
-from ..names import ALL_VIEWS, AUDIO_ONLY, SPLIT, TASK_TITLES, TASKS, VIEW_TITLES, VIEWS
+from ..names import ALL_VIEWS, AUDIO_ONLY, CONTROL_VIEWS, SPLIT, TASK_TITLES, TASKS, VIEW_TITLES, VIEWS
 from .connection import PushOutcome, check_repo_id, ensure_repo, hub_api, hub_errors, push_files
 
 EVAL_FILE = "eval.yaml"
@@ -87,9 +87,14 @@ def leaderboard_task_id(view: str, task: str, mode: str = MODES[0], *, intervent
     return base + ("_intervention" if intervention else "") + ("_partial" if partial else "")
 
 
+#: The views a leaderboard ranks: the benchmark's views and the silence control.  The control views
+#: (time_reversed) are never ranked: reversed sounds are unnatural, so their accuracy is no score.
+RANKED_VIEWS: tuple[str, ...] = tuple(view for view in ALL_VIEWS if view not in CONTROL_VIEWS)
+
+
 def leaderboard_tasks(first_view: str = LEADERBOARD_VIEW) -> list[dict]:
-    """Every ranked task of ``eval.yaml``: each view (``first_view`` first) x answer mode x question."""
-    views = [first_view] + [view for view in ALL_VIEWS if view != first_view]
+    """Every ranked task of ``eval.yaml``: each ranked view (``first_view`` first) x answer mode x question."""
+    views = [first_view] + [view for view in RANKED_VIEWS if view != first_view]
     return [
         {"id": leaderboard_task_id(view, task, mode), "config": dataset_view(view), "split": SPLIT}
         for view in views
@@ -115,7 +120,7 @@ def eval_yaml(*, evaluation_framework: str = EVALUATION_FRAMEWORK, view: str = L
     header = (
         "# Registers this dataset as a Hub benchmark (beta, allow-listed): one leaderboard per task.\n"
         "# Written by `tacos-temporal publish-dataset`. Task ids: <view>_<task>[_logprob]; views: "
-        + ", ".join(f"{v} ({VIEW_TITLES[v]})" for v in ALL_VIEWS)
+        + ", ".join(f"{v} ({VIEW_TITLES[v]})" for v in RANKED_VIEWS)
         + "; tasks: "
         + ", ".join(f"{task} ({TASK_TITLES[task]})" for task in TASKS)
         + ".\n"

@@ -29,6 +29,7 @@ def test_eval_yaml_declares_one_task_per_view_mode_and_question():
     assert by_id["caption_only_latest_offset"] == "caption_only" and by_id["audio_caption_longest_duration_logprob"] == "audio_caption"
     assert by_id["silence_earliest_onset"] == AUDIO_ONLY  # the control reads the audio_only config, under its own id
     assert not [task_id for task_id in by_id if task_id.endswith(("_partial", "_intervention"))]
+    assert not [task_id for task_id in by_id if task_id.startswith("time_reversed")]  # a control, never ranked
     assert "percent" in document["description"]
 
 
