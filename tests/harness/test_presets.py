@@ -70,6 +70,14 @@ def test_the_stated_limits_of_this_machine_hold_here():
         assert full.forward is torch.nn.Module.forward
     for name in ("qwen2.5-omni-7b", "qwen3-omni-30b-a3b-instruct"):
         assert presets[name].supported and missing_requirement(presets[name]) is None
+    # Voxtral: no mistral-common here (numpy < 2.4), and its processor refuses text with the audio token.
+    assert not transformers.utils.is_mistral_common_available()
+    assert "mistral-common" in missing_requirement(presets["voxtral-mini-3b"])
+    from tacos_temporal.harness.tiny import _build_tokenizer
+
+    processor = transformers.VoxtralProcessor(transformers.WhisperFeatureExtractor(feature_size=128), _build_tokenizer("qwen2_audio"))
+    with pytest.raises(ValueError, match="apply_chat_template"):
+        processor(text=[f"listen {processor.audio_token} here"])
 
 
 @pytest.mark.parametrize("name", [n for n, p in load_presets().items() if not p.supported])
