@@ -42,8 +42,8 @@ What is patched (and only this):
 * dtype, for the fp32 fixture only (``--dtype float32``): the LLM is loaded in fp32 instead of bf16
   (one source line, listed in ``meta_float32.json``).  ``--dtype bfloat16`` keeps the original's bf16.
 
-Not covered: the ASR branch (VAD finds speech and no transcript is given), which needs Whisper-large-v3's
-generation config (language and task ids); every case here either gives a transcript or has no speech.
+The ASR branch runs on the tiny random Whisper (language detection, then up to 128 tokens) with the
+language and task ids of ``tiny_desta_release.whisper_generation_config``; its transcript is random text.
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ QUESTION = 'Which sound comes first?\nThe answer could be: "beep", "noise", "spe
 SPEECH_SAMPLES = 32000  # the first 2 s of qa_example.wav (speech from 1.15 s)
 MAX_NEW_TOKENS = 10
 TOP_K = 64
-# (case, clip, transcript given to the original): speech kept / no speech -> " " / no speech drops a given one
+# (case, clip, transcript given to the original): speech keeps a given one / speech without one runs
+# Whisper ASR / no speech -> " " / no speech drops a given one
 CASES = (("speech_given", "speech_2s", "what is the weather like today"),
+         ("speech_asr", "speech_2s", None),
          ("beep_none", "mid_4p57s", None),
          ("long_given_dropped", "long_31p2s", "a transcript the VAD will drop"))
 
@@ -188,7 +190,8 @@ def main(argv=None) -> int:
         top = torch.topk(logits, TOP_K, dim=-1)
         if args.dtype == "float32":  # the bf16 fixture keeps ids, logits and tokens (size)
             tensors[prefix + "audio_features"] = seen["audio_features"].numpy().astype(np.float32)
-            tensors[prefix + "inputs_embeds"] = seen["inputs_embeds"].numpy().astype(np.float32)
+            if prefix != "batched.":  # size: the batch's rows are the single cases' embeddings, left-padded
+                tensors[prefix + "inputs_embeds"] = seen["inputs_embeds"].numpy().astype(np.float32)
         tensors[prefix + "input_ids"] = seen["input_ids"].numpy().astype(np.int64)
         tensors[prefix + "attention_mask"] = seen["attention_mask"].numpy().astype(np.int64)
         tensors[prefix + "start_positions"] = np.asarray(seen["start_positions"], dtype=np.int64)

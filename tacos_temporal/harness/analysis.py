@@ -21,7 +21,7 @@ from ..files import atomic_write, atomic_write_text
 from ..names import TASKS, VIEWS_WITH_AUDIO
 from ..scoring.metrics import compare, judged_from_records
 from .config import RunConfig
-from .models import ModelError, ModelRunner, load_runner
+from .models import ModelError, ModelRunner, last_position_head, load_runner, position_ids_from_mask
 from .runner import evaluate, load_view, stratified_sample
 
 
@@ -73,8 +73,9 @@ def analyse_attention(
         inputs = runner.encode(texts, audios)
         masks = modality_masks(runner.processor, inputs["input_ids"], inputs["attention_mask"], runner.audio_token_id)
         context = runner.steering_context(steering, inputs["input_ids"], inputs["attention_mask"], [row["task"] for row in rows])
-        with torch.inference_mode(), context, record_attention(runner.model, masks) as recorder:
-            runner.model(**inputs)
+        head = last_position_head(runner.model, list(runner.letter_ids.values()))  # no logits at every position
+        with torch.inference_mode(), context, record_attention(runner.model, masks) as recorder, head:
+            runner.model(**inputs, position_ids=position_ids_from_mask(inputs["attention_mask"]))  # as answer() numbers rows
         records.append(recorder.result())
     summary = summarise(AttentionRecord.concatenate(records), per_head=per_head)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,9 @@ best), ``all`` (every non-padding prompt token).
 each decoding step brings one new query row.  The choice made here: at prefill the selected prompt
 rows are steered; at every decoding step the new token's row is steered when ``queries`` is
 ``last``, ``keyword+last`` or ``all`` (the newest token is then the "last" one) and is left alone for
-``keyword``.  Because a steered row also changes that token's keys and values in later layers, this
+``keyword``.  ``prefill_only=True`` leaves every generated token alone, as ScalingVis does (it edits
+the prompt's pre-fill only); results record which of the two was used (``to_dict()["prefill_only"]``),
+and it matters only in ``generate`` mode (``logprob`` mode reads the pre-fill alone).  Because a steered row also changes that token's keys and values in later layers, this
 is exactly what a forward pass *without* cache gives when the rows ``>= prompt length`` count as
 steered for those ``queries`` -- the tests check that cached and uncached greedy decoding agree.
 The audio key mask is padded with ``False`` for generated tokens, so it stays aligned with the
@@ -41,7 +43,9 @@ growing cache.  Only the dynamic cache (``generate``'s default) is supported; a 
 search or ``num_return_sequences > 1`` raise :class:`InterventionError` at their first step.
 
 **Oracle window** (``window=(start, end)`` seconds, with ``tokens_per_second``): the audio keys are
-restricted to the audio tokens whose span ``[i/tps, (i+1)/tps)`` overlaps the window.  Choosing the
+restricted to the audio tokens whose span ``[i/tps, (i+1)/tps)`` overlaps the window, computed in
+exact rational arithmetic on the decimal values (18.72 s x 25 tokens/s is token 468 exactly, not
+float32's 467.99998; :func:`window_token_range`).  Choosing the
 window from the reference annotation uses the answer: this is an **oracle analysis**, never a
 model's score; :meth:`InterventionConfig.describe` says so and ``to_dict()`` carries ``oracle: true``.
 
@@ -74,10 +78,11 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ConfigError, TacosTemporalError, check_name, unknown_name
-from ..names import TASK_KEYWORDS, TASKS
+from ..names import QUESTIONS, TASK_KEYWORDS, TASKS
 
 if TYPE_CHECKING:  # torch is imported lazily: parsing a spec must not load it
     import torch
@@ -90,7 +95,7 @@ QUERIES: tuple[str, ...] = ("last", "keyword", "keyword+last", "all")
 QUERIES_STEERING_DECODING: frozenset[str] = frozenset({"last", "keyword+last", "all"})
 #: Separator of list items in a spec (``layers=1;3;5``): the comma already separates keys.
 LIST_SEPARATOR = ";"
-SPEC_KEYS: tuple[str, ...] = ("alpha", "tau", "layers", "heads", "queries", "window", "tps", "tokens_per_second")
+SPEC_KEYS: tuple[str, ...] = ("alpha", "tau", "layers", "heads", "queries", "window", "tps", "tokens_per_second", "prefill_only")
 
 
 class InterventionError(TacosTemporalError):
@@ -176,6 +181,9 @@ class InterventionConfig:
             to the tokens overlapping ``[start, end)`` seconds.  Needs ``tokens_per_second``.
         tokens_per_second (`float`, *optional*): audio tokens per second of audio in the language
             model (25 for Qwen2-Audio and Audio Flamingo 3); used by ``window`` only.
+        prefill_only (`bool`, defaults to `False`): steer the prompt's pre-fill only and never a
+            generated token (ScalingVis); `False` also steers each generated token's row for
+            ``last``, ``keyword+last`` and ``all``.  Changes ``generate`` mode only.
 
     ```py
     >>> cfg = InterventionConfig("scale", alpha=2.0, layers=(20,), queries="keyword+last")
@@ -194,6 +202,7 @@ class InterventionConfig:
     queries: str = "last"
     window: tuple[float, float] | None = None
     tokens_per_second: float | None = None
+    prefill_only: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -227,6 +236,8 @@ class InterventionConfig:
             if not (math.isfinite(tps) and tps > 0):
                 raise ConfigError(f"tokens_per_second must be > 0, got {self.tokens_per_second!r}")
             set_(self, "tokens_per_second", tps)
+        if not isinstance(self.prefill_only, bool):
+            raise ConfigError(f"prefill_only must be true or false, got {self.prefill_only!r}")
 
     @property
     def active(self) -> bool:
@@ -241,7 +252,7 @@ class InterventionConfig:
     @property
     def steers_decoding(self) -> bool:
         """Whether each new token's query row is steered during cached decoding."""
-        return self.queries in QUERIES_STEERING_DECODING
+        return self.queries in QUERIES_STEERING_DECODING and not self.prefill_only
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready and stable: goes into results and cache keys.  ``none`` is ``{"kind": "none"}``."""
@@ -255,6 +266,7 @@ class InterventionConfig:
             "queries": self.queries,
             "window": None if self.window is None else list(self.window),
             "tokens_per_second": self.tokens_per_second,
+            "prefill_only": self.prefill_only,
             "oracle": self.oracle,
         }
 
@@ -283,6 +295,8 @@ class InterventionConfig:
             parts.append(f"window={_number(self.window[0])}-{_number(self.window[1])}")
         if self.tokens_per_second is not None:
             parts.append(f"tps={_number(self.tokens_per_second)}")
+        if self.prefill_only:
+            parts.append("prefill_only=true")
         return f"{self.kind}:" + ",".join(parts)
 
     def describe(self) -> str:
@@ -297,6 +311,8 @@ class InterventionConfig:
         layers = "all layers" if self.layers == "all" else f"layer{'s' if len(self.layers) > 1 else ''} {_format_indices(self.layers)}"
         heads = "all heads" if self.heads is None else f"heads {_format_indices(self.heads)}"
         text = f"{what} on {layers}, {heads}, from the {self.queries} query rows to the audio keys"
+        if self.queries in QUERIES_STEERING_DECODING:
+            text += ", pre-fill only (generated tokens unsteered, as ScalingVis)" if self.prefill_only else ", also on generated tokens"
         if self.window is not None:
             tps = "?" if self.tokens_per_second is None else _number(self.tokens_per_second)
             text += (
@@ -351,6 +367,10 @@ def parse_intervention(spec: str | InterventionConfig | None) -> InterventionCon
                     raise ConfigError(f"{key} must be a number in intervention {text!r}, got {value!r}") from None
             elif field in ("layers", "heads"):
                 values[field] = parse_indices(value, field)
+            elif field == "prefill_only":
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ConfigError(f"prefill_only must be true or false in intervention {text!r}, got {value!r}")
+                values[field] = value.lower() in ("true", "1", "yes")
             elif field == "window":
                 match = re.fullmatch(r"\s*([0-9.]+)\s*-\s*([0-9.]+)\s*", value)
                 if not match:
@@ -391,10 +411,14 @@ def ensure_left_padded(attention_mask) -> None:
         )
 
 
-def keyword_mask(processor_or_tokenizer, input_ids, attention_mask, keywords: Sequence[str]):
+def keyword_mask(processor_or_tokenizer, input_ids, attention_mask, keywords: Sequence[str], questions: Sequence[str] | None = None):
     """``(batch, length)`` mask of the tokens that spell ``keywords[row]`` (the last whole-word,
     case-insensitive occurrence in the row -- the question follows any caption; any occurrence if
     no whole word is found).
+
+    With ``questions``, the keyword is matched only inside the last occurrence of ``questions[row]``
+    (the task's question, ``names.QUESTIONS``; whitespace-insensitive), so an option such as
+    "Latest alarm" or a caption word is never taken for the task word.
 
     Tokens are decoded one by one and their character spans matched, so a keyword split into
     several tokens (``ear`` + ``liest``) or preceded by a space is found whatever the tokenizer.
@@ -421,15 +445,24 @@ def keyword_mask(processor_or_tokenizer, input_ids, attention_mask, keywords: Se
             text.append(piece)
             position += len(piece)
         joined = "".join(text)
-        matches = list(re.finditer(rf"(?<![A-Za-z]){re.escape(keyword)}(?![A-Za-z])", joined, flags=re.IGNORECASE))
+        lo, hi = 0, len(joined)
+        if questions is not None:
+            spans = list(re.finditer(r"\s*".join(map(re.escape, questions[row].split())), joined, flags=re.IGNORECASE))
+            if not spans:
+                raise InterventionError(
+                    f"row {row}: the task's question {questions[row]!r} does not occur in the prompt; queries='keyword' "
+                    "steers the keyword inside the question only"
+                )
+            lo, hi = spans[-1].span()
+        matches = list(re.finditer(rf"(?<![A-Za-z]){re.escape(keyword)}(?![A-Za-z])", joined[lo:hi], flags=re.IGNORECASE))
         if not matches:  # tokenizers whose single-token decode drops the leading space ("starts" + "earliest")
-            matches = list(re.finditer(re.escape(keyword), joined, flags=re.IGNORECASE))
+            matches = list(re.finditer(re.escape(keyword), joined[lo:hi], flags=re.IGNORECASE))
         if not matches:
             raise InterventionError(
                 f"row {row}: the keyword {keyword!r} does not occur in the prompt; queries='keyword' needs the "
                 "task's question in the prompt (names.QUESTIONS)"
             )
-        begin, end = matches[-1].span()
+        begin, end = (lo + x for x in matches[-1].span())
         for column, (start, piece) in enumerate(zip(starts, text)):
             if piece and start < end and start + len(piece) > begin:
                 out[row, column] = True
@@ -479,7 +512,8 @@ def intervention_masks(
         if task_per_row is None or len(task_per_row) != input_ids.shape[0]:
             raise InterventionError(f"queries={queries!r} needs task_per_row with one task per row ({input_ids.shape[0]})")
         words = [TASK_KEYWORDS[check_name("task", task, TASKS)] for task in task_per_row]
-        selected |= keyword_mask(processor_or_tokenizer, input_ids, attention_mask, words).to(selected.device)
+        questions = [QUESTIONS[task] for task in task_per_row]
+        selected |= keyword_mask(processor_or_tokenizer, input_ids, attention_mask, words, questions).to(selected.device)
     return InterventionMasks(audio=audio, queries=selected & valid)
 
 
@@ -498,12 +532,34 @@ def window_mask(audio_mask, window, tokens_per_second: float):
         window = [tuple(window)] * rows
     if len(window) != rows:
         raise InterventionError(f"{len(window)} windows for a batch of {rows} rows")
-    inf = float("inf")
-    start = torch.tensor([[-inf if w is None else float(w[0])] for w in window], device=audio_mask.device)
-    end = torch.tensor([[inf if w is None else float(w[1])] for w in window], device=audio_mask.device)
+    ranges = [(0, audio_mask.shape[1]) if w is None else window_token_range(w[0], w[1], tokens_per_second) for w in window]
+    first = torch.tensor([[lo] for lo, _ in ranges], device=audio_mask.device)
+    stop = torch.tensor([[hi] for _, hi in ranges], device=audio_mask.device)
     index = audio_mask.long().cumsum(dim=1) - 1
-    overlaps = ((index + 1) > start * tokens_per_second) & (index < end * tokens_per_second)
-    return audio_mask & overlaps
+    return audio_mask & (index >= first) & (index < stop)
+
+
+def _exact(value) -> Fraction:
+    """A number as the decimal it is written as: ``18.72`` is 1872/100, not the nearest binary float
+    (``Fraction(str(x))``; times on the benchmark's 0.01 s grid and rates such as 12.5 are exact)."""
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+def window_token_range(start, end, tokens_per_second) -> tuple[int, int]:
+    """``(first, stop)``: the audio-token indices ``first <= i < stop`` whose span
+    ``[i/tps, (i+1)/tps)`` overlaps ``[start, end)`` seconds, computed exactly.
+
+    ``i`` overlaps when ``i + 1 > start * tps`` and ``i < end * tps``: ``first = floor(start * tps)``
+    and ``stop = ceil(end * tps)``.  With 25 tokens/s, ``[18.72, 20)`` gives ``(468, 500)``: 18.72 s
+    starts token 468 exactly (in float32, 18.72 * 25 = 467.99998 and took token 467 too).
+
+    >>> window_token_range(18.72, 20.0, 25)
+    (468, 500)
+    >>> window_token_range(0.01, 0.03, 12.5)
+    (0, 1)
+    """
+    s, e, tps = _exact(start), _exact(end), _exact(tokens_per_second)
+    return math.floor(s * tps), math.ceil(e * tps)
 
 
 # --- the registered functions -------------------------------------------------------------------

@@ -105,6 +105,59 @@ class BaselineRunner(ModelRunner):
         return [Output(self._letter(self.name, item_id, self.seed), None) for item_id in item_ids]
 
 
+def position_ids_from_mask(attention_mask):
+    """Position of every token counted over the real tokens of its row (``cumsum - 1``; padding gets 0).
+
+    ``generate`` numbers left-padded rows this way; every forward the harness makes itself (the
+    logprob branch, the shared prefix and its suffixes) passes these, so an item gets the same
+    positions however much padding its batch adds (batch invariance, tested).
+    """
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def output_head(model):
+    """The language model's output projection (``lm_head``), also inside a wrapper such as DeSTA2.5."""
+    head = model.get_output_embeddings()
+    if head is None and hasattr(model, "language_model"):
+        head = model.language_model.get_output_embeddings()
+    if head is None:
+        raise ModelError(f"{type(model).__name__} exposes no output embeddings (lm_head): the harness reads logits through it")
+    return head
+
+
+@contextlib.contextmanager
+def last_position_head(model, letter_ids):
+    """Compute the vocabulary projection at the last position only, and record the letters' log-probs
+    of the first call.
+
+    The model's forward still runs every prompt position through the layers, but its ``lm_head``
+    sees only each row's last hidden state (a forward pre-hook), so no ``(batch, length, vocab)``
+    logits are made: at Qwen2-Audio's 156,032-token vocabulary and ~870 prompt tokens that is 4.3 GB
+    of float32 for a batch of 8 (Qwen2-Audio's forward has no ``logits_to_keep``).  ``generate`` reads
+    only ``logits[:, -1]`` of every step, so its result is unchanged.  The yielded list receives one
+    ``(batch, 4)`` tensor: the log-softmax of the first call's last-position logits at ``letter_ids``
+    (the prompt's next-token distribution, raw, before any logits processor).
+    """
+    import torch
+
+    head = output_head(model)
+    first: list = []
+
+    def last_row(module, args):
+        return (args[0][:, -1:, :], *args[1:])
+
+    def record(module, args, output):
+        if not first:
+            first.append(torch.log_softmax(output[:, -1, :].float(), dim=-1)[:, letter_ids])
+
+    hooks = [head.register_forward_pre_hook(last_row), head.register_forward_hook(record)]
+    try:
+        yield first
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
 def _local_revision(folder: Path) -> str:
     """A fingerprint of a local model folder: config and weight files' names and sizes, hashed."""
     digest = hashlib.sha256()
@@ -284,23 +337,24 @@ class HFRunner(ModelRunner):
         steering = self.steering_context(intervention, inputs["input_ids"], inputs["attention_mask"], tasks)
         with torch.inference_mode(), steering:
             if mode == "logprob":
-                logits = self.model(**inputs).logits[:, -1, :]
-                return [Output(None, self._letters(row, letter_ids)) for row in logits]
+                with last_position_head(self.model, letter_ids) as first:
+                    self.model(**inputs, position_ids=position_ids_from_mask(inputs["attention_mask"]), use_cache=False)
+                return [Output(None, self._letter_dict(row)) for row in first[0]]
             return self._greedy(letter_ids, max_new_tokens, **inputs)
 
     def _greedy(self, letter_ids, max_new_tokens: int, **inputs) -> list[Output]:
-        """Greedy decoding; the letter log-probabilities come from the first generated step."""
-        generated = self.model.generate(
-            **inputs,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            num_beams=1,
-            output_logits=True,
-            return_dict_in_generate=True,
-            pad_token_id=self.tokenizer.pad_token_id,
-        )
-        texts = self.tokenizer.batch_decode(generated.sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-        return [Output(text, self._letters(row, letter_ids)) for text, row in zip(texts, generated.logits[0])]
+        """Greedy decoding; the letter log-probabilities come from the first generated step (recorded
+        at the output head, so no step's full logits are kept)."""
+        with last_position_head(self.model, letter_ids) as first:
+            sequences = self.model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        texts = self.tokenizer.batch_decode(sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        return [Output(text, self._letter_dict(row)) for text, row in zip(texts, first[0])]
 
     # --- shared audio prefix (encode each clip once) ---------------------------------------------
 
@@ -337,20 +391,51 @@ class HFRunner(ModelRunner):
         return prefixes.pop(), [text[cut:] for text, cut in zip(rendered, cuts)]
 
     def check_prefix_split(self, rendered: list[str], audio) -> str | None:
-        """``None`` if the run's prompts share one audio prefix and prefix + suffix tokenize exactly
-        like the whole prompt for this model, else why not."""
+        """``None`` if the run's prompts share one audio prefix and the token-space split reproduces
+        the processor's tokens of the whole prompt exactly for this model, else why not.
+
+        The check runs the processor on one whole prompt with its audio and compares its token ids
+        with prefix + suffix as :meth:`answer_shared` builds them.
+        """
         if getattr(self.adapter, "no_reuse", None):  # the adapter knows the model cannot continue a shared cache
             return self.adapter.no_reuse
         split = self.split_prefix(rendered)
         if isinstance(split, str):
             return split
         prefix, suffixes = split
-        whole = self.encode([prefix + suffixes[0]], [audio])["input_ids"][0].tolist()
-        head = self.encode([prefix], [audio])["input_ids"][0].tolist()
-        tail = self.tokenizer(suffixes[0], add_special_tokens=False)["input_ids"]
-        if head + tail != whole:
-            return "prefix and suffix do not tokenize like the whole prompt for this tokenizer"
+        head = self.encode([prefix], [audio])
+        tokens = self.split_tokens(_unpadded(head["input_ids"][0], head["attention_mask"][0]), suffixes[:1])
+        if isinstance(tokens, str):
+            return tokens
+        whole = self.encode([prefix + suffixes[0]], [audio])
+        if tokens[0] + tokens[1][0] != _unpadded(whole["input_ids"][0], whole["attention_mask"][0]):
+            return "the prefix and suffix tokens differ from the processor's tokens of the whole prompt"
         return None
+
+    def split_tokens(self, head_ids: list[int], suffixes: list[str]) -> tuple[list[int], list[list[int]]] | str:
+        """Split in token space: the prefix is the processor's tokens of the prefix text up to and
+        including the last audio token; each suffix is the rest of its whole prompt's tokens.
+
+        The whole prompt's tokens are those of the expanded prefix text (recovered by decoding
+        ``head_ids``, checked to encode back to exactly ``head_ids``) followed by the suffix text,
+        so text that merges across the cut (Llama 3 makes ``<end_audio>`` + blank line end in one
+        ``">\n\n"`` token) is tokenized as in the whole prompt; the audio tokens are added tokens,
+        which nothing merges into.  Returns ``(prefix ids, [suffix ids, ...])`` or why the split is
+        not exact.
+        """
+        audio = [i for i, token in enumerate(head_ids) if token == self.audio_token_id]
+        if not audio:
+            return "the prefix holds no audio token"
+        text = self.tokenizer.decode(head_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        if self.tokenizer(text, add_special_tokens=False)["input_ids"] != head_ids:
+            return "the tokenizer does not encode its own decoded prefix back to the same tokens, so a token-space split cannot be proven exact"
+        cut = audio[-1] + 1
+        prefix, tails = head_ids[:cut], []
+        for whole in self.tokenizer([text + suffix for suffix in suffixes], add_special_tokens=False)["input_ids"]:
+            if whole[:cut] != prefix:
+                return "the text after the audio changes the tokens of the audio prefix"
+            tails.append(whole[cut:])
+        return prefix, tails
 
     def answer_shared(self, groups: list[tuple[object, list[str]]], *, mode: str, max_new_tokens: int, tasks: list[str] | None = None, intervention=None) -> list[Output]:
         """Answer items grouped by clip: each clip's audio prefix is encoded and pre-filled once, then
@@ -367,13 +452,24 @@ class HFRunner(ModelRunner):
             if isinstance(split, str):
                 raise ModelError(f"shared-prefix reuse is not possible: {split}")
             prefixes.append(split[0])
-            suffixes += split[1]
+            suffixes.append(split[1])
             rows += [index] * len(rendered)
         head = self.encode(prefixes, [audio for audio, _ in groups])
+        # The cut in token space: each group's prefix tokens end at its last audio token.
+        heads, tails = [], []
+        for ids, mask, texts in zip(head["input_ids"], head["attention_mask"], suffixes):
+            tokens = self.split_tokens(_unpadded(ids, mask), texts)
+            if isinstance(tokens, str):
+                raise ModelError(f"shared-prefix reuse is not possible: {tokens}")
+            heads.append(tokens[0])
+            tails += tokens[1]
+        pad = self.tokenizer.pad_token_id
+        head["input_ids"], head["attention_mask"] = _left_padded(heads, pad, self.device)
         # Positions follow the attention mask (as generate() numbers left-padded rows), so the
         # suffix positions continue each row's prefix exactly.
-        head_positions = (head["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-        tail = self.tokenizer(suffixes, add_special_tokens=False, padding=True, return_tensors="pt").to(self.device)
+        head_positions = position_ids_from_mask(head["attention_mask"])
+        tail_ids, tail_mask = _left_padded(tails, pad, self.device)
+        tail = {"input_ids": tail_ids, "attention_mask": tail_mask}
         index = torch.tensor(rows, device=self.device)
         mask = torch.cat([head["attention_mask"][index], tail["attention_mask"]], dim=1)
         letter_ids = torch.tensor([self.letter_ids[x] for x in LETTERS], device=self.device)
@@ -388,13 +484,15 @@ class HFRunner(ModelRunner):
             queries = torch.cat([torch.zeros_like(audio[:, : head["input_ids"].shape[1]]), suffix_queries], dim=1)
             steering = self.steering_context(intervention, None, None, tasks, audio=audio, queries=queries, cached_tokens=head["input_ids"].shape[1])
         with torch.inference_mode():
-            cache = self.model(**head, position_ids=head_positions, use_cache=True).cache
+            with last_position_head(self.model, letter_ids):  # the prefix's logits are never read
+                cache = self.model(**head, position_ids=head_positions, use_cache=True).cache
             cache.reorder_cache(index)  # one cache row per item, copied from its clip's row
         with torch.inference_mode(), steering:
             if mode == "logprob":
-                positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, head["input_ids"].shape[1] :]
-                logits = self.model(input_ids=tail["input_ids"], attention_mask=mask, position_ids=positions, cache=cache).logits[:, -1, :]
-                return [Output(None, self._letters(row, letter_ids)) for row in logits]
+                positions = position_ids_from_mask(mask)[:, head["input_ids"].shape[1] :]
+                with last_position_head(self.model, letter_ids) as first:
+                    self.model(input_ids=tail["input_ids"], attention_mask=mask, position_ids=positions, cache=cache)
+                return [Output(None, self._letter_dict(row)) for row in first[0]]
             input_ids = torch.cat([head["input_ids"][index], tail["input_ids"]], dim=1)
             return self._greedy(letter_ids, max_new_tokens, input_ids=input_ids, attention_mask=mask, cache=cache)
 
@@ -402,8 +500,27 @@ class HFRunner(ModelRunner):
     def _letters(logits, letter_ids) -> dict[str, float]:
         import torch
 
-        logprobs = torch.log_softmax(logits.float(), dim=-1)[letter_ids].tolist()
-        return {letter: round(value, 6) for letter, value in zip(LETTERS, logprobs)}
+        return HFRunner._letter_dict(torch.log_softmax(logits.float(), dim=-1)[letter_ids])
+
+    @staticmethod
+    def _letter_dict(logprobs) -> dict[str, float]:
+        """``{"A": logprob, ...}`` from the four letters' log-probabilities (in ``LETTERS`` order)."""
+        return {letter: round(value, 6) for letter, value in zip(LETTERS, logprobs.tolist())}
+
+
+def _unpadded(ids, mask) -> list[int]:
+    """The real tokens of one row (padding removed)."""
+    return ids[mask.bool()].tolist()
+
+
+def _left_padded(rows: list[list[int]], pad: int, device):
+    """``(input_ids, attention_mask)`` tensors of token lists, padded on the left."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    ids = torch.tensor([[pad] * (width - len(row)) + row for row in rows], dtype=torch.long, device=device)
+    mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows], dtype=torch.long, device=device)
+    return ids, mask
 
 
 def load_runner(cfg: RunConfig) -> ModelRunner:

@@ -123,6 +123,24 @@ def reproduce(
     return {"views": {v: r.scores for v, r in views.items()}, "all_layers": {k: c for k, (_, c) in all_layers.items()}, "sweep": swept, "report": out_dir / "report.md"}
 
 
+def _generated_tokens_note(mode: str, specs: list[str]) -> str:
+    """Which tokens the interventions steered: ScalingVis (and so, presumably, the paper) edits the
+    pre-fill only; ``prefill_only=false`` (the default) also steers each generated token's row."""
+    from .interventions import parse_intervention
+
+    if mode != "generate":
+        return f"Steered tokens: answer mode `{mode}` reads the pre-fill only, so no generated token is ever steered (as ScalingVis)."
+    parts = []
+    for spec in specs:
+        cfg = parse_intervention(spec)
+        if not cfg.steers_decoding:
+            how = "pre-fill only, generated tokens unsteered (as ScalingVis)"
+        else:
+            how = "pre-fill **and every generated token** (ScalingVis edits the pre-fill only; add `prefill_only=true` to match it)"
+        parts.append(f"`{spec}`: {how}")
+    return "Steered tokens: " + "; ".join(parts) + "."
+
+
 def _report(recipe: Recipe, model: dict, views: dict, all_layers: dict, swept: dict | None, limit: int | None) -> str:
     name = recipe.paper_model
     ours_label = f"`{model['model']}`"
@@ -166,6 +184,7 @@ def _report(recipe: Recipe, model: dict, views: dict, all_layers: dict, swept: d
             fix = paper.ALL_LAYER_FIX_RATE[name]
             lines.append(f"| paper: scaling, all layers | " + " | ".join(f"{scaling[t]:.1f}" for t in TASKS) + f" | {fix['scale']:.1f} | - | - |")
             lines.append(f"| paper: upweighting, all layers | - | - | - | {fix['upweight']:.1f} | - | - |")
+        lines += ["", _generated_tokens_note(recipe.mode, list(all_layers))]
     if swept:
         best, held = swept["best"], swept["best_on_report_items"]
         lines += [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import random
 import time
@@ -34,6 +35,8 @@ from .audio import ClipCache, decode_clip
 from .config import RunConfig
 from .models import ModelError, ModelRunner, load_runner
 from .results import RESULTS_FILE, RUN_CONFIG_FILE, SAMPLES_FILE, build_results
+
+logger = logging.getLogger(__name__)
 
 #: Run settings that do not change any answer: a run may resume with other values.
 RESUMABLE_CHANGES = frozenset({"batch_size", "device", "reuse"})
@@ -280,6 +283,8 @@ def evaluate_views(
             index, row, _, _ = track.todo[0]
             track.reuse_reason = runner.check_prefix_split([prompt for _, _, prompt, _ in track.plan], _clip_audio(track, clips, runner, index, row).samples)
         track.reuse = track.reuse_reason is None
+        if track.cfg.reuse and track.reuse_reason is not None and track.decode_audio:
+            logger.warning("%s: each item is encoded whole (no shared audio prefix): %s", track.cfg.view, track.reuse_reason)
     # Tracks that reuse prefixes and ask the model the same way run jointly, if their prompts share
     # one prefix; every other track runs on its own.
     groups: list[list[_Track]] = []

@@ -39,7 +39,9 @@ Layout facts and where they were read ([read] = in ``kehanlu/DeSTA2.5-Audio`` at
     ``lm_head``).
   * Whisper-large-v3: ``WhisperForConditionalGeneration`` names (``model.encoder.*``,
     ``model.decoder.*``, ``proj_out`` tied), fp16 as openai's file; 128 mel bins, 1500 source positions,
-    vocabulary 51866, its special ids; ``preprocessor_config.json`` of ``WhisperFeatureExtractor``.
+    vocabulary 51866, its special ids; ``preprocessor_config.json`` of ``WhisperFeatureExtractor``;
+    ``generation_config.json`` with the language and task ids the ASR transcript needs
+    (:func:`whisper_generation_config`; a test checks the ids against the real tokenizer).
 """
 
 from __future__ import annotations
@@ -113,6 +115,26 @@ def whisper_config() -> dict:
         "max_source_positions": 1500, "max_target_positions": 448, "num_hidden_layers": t["encoder_layers"],
         "num_mel_bins": 128, "scale_embedding": False, "torch_dtype": "float16", "use_cache": True,
         "use_weighted_layer_sum": False, "vocab_size": 51866,
+    }
+
+
+# Whisper's language tokens, in id order from 50259 (openai-whisper's LANGUAGES; large-v3 adds "yue")
+WHISPER_LANGUAGES = (
+    "en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no th ur hr bg lt la mi ml "
+    "cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw gl mr pa si km sn yo so af oc ka be tg sd gu am "
+    "yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln ha ba jw su yue").split()
+
+
+def whisper_generation_config() -> dict:
+    """The fields of whisper-large-v3's ``generation_config.json`` that ``WhisperForConditionalGeneration.
+    generate`` needs to detect the language and transcribe (ids of the real tokenizer; the real file's
+    ``suppress_tokens`` list and ``alignment_heads`` are left out: not seen here)."""
+    return {
+        "begin_suppress_tokens": [220, 50257], "bos_token_id": 50257, "decoder_start_token_id": 50258,
+        "eos_token_id": 50257, "pad_token_id": 50257, "is_multilingual": True, "max_initial_timestamp_index": 50,
+        "max_length": 448, "no_timestamps_token_id": 50364, "prev_sot_token_id": 50362, "return_timestamps": False,
+        "lang_to_id": {f"<|{code}|>": 50259 + i for i, code in enumerate(WHISPER_LANGUAGES)},
+        "task_to_id": {"translate": 50359, "transcribe": 50360},
     }
 
 
@@ -220,6 +242,7 @@ def write_tiny_desta_release(folder, seed: int = 0) -> Path:
         write_safetensors(staging / "llama" / "model.safetensors", {k: ("BF16", v) for k, v in llama_tensors(seed).items()})
         write_json(staging / "whisper" / "config.json", whisper_config())
         write_json(staging / "whisper" / "preprocessor_config.json", feature_extractor_config())
+        write_json(staging / "whisper" / "generation_config.json", whisper_generation_config())
         write_safetensors(staging / "whisper" / "model.safetensors", {k: ("F16", v) for k, v in whisper_tensors(seed).items()})
         if folder.exists():
             folder.rmdir()

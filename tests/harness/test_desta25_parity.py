@@ -5,9 +5,10 @@ tests/fixtures/desta25_original/reference_*.safetensors + meta_*.json were made 
 scripts/desta25_original_reference.py on the tiny random release of
 ``tacos_temporal.harness.tiny_desta_release`` (see the fixture's README).  Here the same release is
 served by the local Hub under its three repo ids, converted by ``convert`` (default ids), and the port
-answers the same three cases: speech with a given transcript, a beep with none, a long clip whose given
-transcript the VAD drops, each alone and all in one left-padded batch.  The port's transcript comes
-from its own Silero VAD rule (a bound ``Transcriber``), not from the fixture.
+answers the same four cases: speech with a given transcript, speech without one (Whisper ASR), a beep
+with none, a long clip whose given transcript the VAD drops, each alone and all in one left-padded
+batch.  The port's transcript comes from its own VAD + ASR rule (a bound ``Transcriber``), not from the
+fixture.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from tacos_temporal.harness import tiny_desta_release as tdr
 from tacos_temporal.harness.tiny_kimi_release import reference_waveforms
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "desta25_original"
-#: Two bf16 runs round differently: the first-step logits may differ by one bf16 step (2**-7 relative,
-#: measured 0.0156 at |x| < 4 and 0.031 at 4.06), so atol 2**-6 + rtol 2**-7 (fp32 runs: 1e-4, no rtol)
-BF16_LOGITS_TOL = {"atol": 2**-6, "rtol": 2**-7}
+#: Two bf16 implementations (transformers 4.51 and 5.24 kernels) round their activations differently:
+#: on the four rows the first-step logits at the 320 probe ids differed by up to 0.0234
+#: (about three bf16 steps at |x| < 4); 0.0625 leaves margin.  fp32 runs: 1e-4.
+BF16_LOGITS_TOL = {"atol": 0.0625, "rtol": 0}
 
 
 def _fixture(dtype):
@@ -77,10 +79,11 @@ def _compare(prefix, batch, model, ref, *, features=True, tol=None):
     assert batch["input_ids"].tolist() == ref[prefix + "input_ids"].tolist()
     assert batch["attention_mask"].tolist() == ref[prefix + "attention_mask"].tolist()
     with torch.no_grad():
-        if features:
+        if features:  # the fixture keeps the embeddings of single cases only (size)
             torch.testing.assert_close(model.get_audio_features(batch["input_features"]), torch.from_numpy(ref[prefix + "audio_features"]), atol=1e-5, rtol=0)
-            embeds = model.fill_placeholders(batch["input_ids"], batch["input_features"], batch["transcript_ids"], batch["transcript_attention_mask"])
-            torch.testing.assert_close(embeds.float(), torch.from_numpy(ref[prefix + "inputs_embeds"]), atol=1e-5, rtol=0)
+            if prefix + "inputs_embeds" in ref:
+                embeds = model.fill_placeholders(batch["input_ids"], batch["input_features"], batch["transcript_ids"], batch["transcript_attention_mask"])
+                torch.testing.assert_close(embeds.float(), torch.from_numpy(ref[prefix + "inputs_embeds"]), atol=1e-5, rtol=0)
         logits = model(**batch).logits[:, -1].float()
         probe = torch.as_tensor(tdr.logit_probe_ids())
         torch.testing.assert_close(logits[:, probe], torch.from_numpy(ref[prefix + "logits_probe_values"]), **tol)

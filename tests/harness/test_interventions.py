@@ -423,7 +423,7 @@ def test_to_dict_is_stable_and_none_is_only_its_kind():
     cfg = InterventionConfig("scale", alpha=2, layers=[20, 20, 3], queries="keyword+last")
     assert cfg.to_dict() == {
         "kind": "scale", "alpha": 2.0, "layers": [3, 20], "heads": None, "queries": "keyword+last",
-        "window": None, "tokens_per_second": None, "oracle": False,
+        "window": None, "tokens_per_second": None, "prefill_only": False, "oracle": False,
     }  # fmt: skip
     assert InterventionConfig("none", alpha=5.0).to_dict() == {"kind": "none"}
     assert InterventionConfig().describe() == "no intervention"

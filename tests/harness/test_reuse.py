@@ -60,12 +60,14 @@ class _TextFirst(Adapter):
         return [{"role": "user", "content": content}]
 
 
-def test_text_before_audio_falls_back_to_full_computation_and_says_why(tiny_models, demo_build, tmp_path):
+def test_text_before_audio_falls_back_to_full_computation_and_says_why(tiny_models, demo_build, tmp_path, caplog):
     runner = load_runner(RunConfig(model=str(tiny_models["qwen2_audio"])))
     runner.adapter = _TextFirst()
-    result = evaluate(RunConfig(model="qwen2_audio", mode="logprob"), tmp_path / "run", data=demo_build.out_dir, runner=runner, progress=False)
+    with caplog.at_level("WARNING", logger="tacos_temporal.harness.runner"):
+        result = evaluate(RunConfig(model="qwen2_audio", mode="logprob"), tmp_path / "run", data=demo_build.out_dir, runner=runner, progress=False)
     assert result.results["tacos_temporal"]["reuse"] is False
     assert "does not put the audio before the text" in result.results["tacos_temporal"]["reuse_reason"]
+    assert any("does not put the audio before the text" in r.getMessage() and "encoded whole" in r.getMessage() for r in caplog.records)  # the log says why too
     assert len(result.records) == len(demo_build.items)
 
 

@@ -37,7 +37,8 @@ def test_byte_identical_and_the_fixture_was_made_from_it(release, tmp_path):
     assert sha == {p.relative_to(again).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(again.rglob("*")) if p.is_file()}
     assert set(sha) == {f"{sub}/{name}" for sub, names in (("desta", ("config.json", "model.safetensors")),
                         ("llama", ("config.json", "generation_config.json", "model.safetensors")),
-                        ("whisper", ("config.json", "preprocessor_config.json", "model.safetensors"))) for name in names}
+                        ("whisper", ("config.json", "generation_config.json", "preprocessor_config.json", "model.safetensors")))
+                        for name in names}
     for dtype in ("float32", "bfloat16"):
         assert _meta(dtype)["tiny_release_sha256"] == sha, "tiny DeSTA release changed: regenerate the fixture"
 
@@ -77,7 +78,10 @@ def test_original_prompt_rules(dtype):
         ids, start = t[p + "input_ids"][0], t[p + "start_positions"][0]
         n = 64 + len(case["transcription_ids"][0])
         assert start[0] == 0 and (ids[start[1]:start[1] + n] == PLACEHOLDER).all() and (ids == PLACEHOLDER).sum() == n
-        assert case["transcripts"] == [case["transcript_given"] if case["name"] == "speech_given" else " "]
+        if case["name"] == "speech_asr":  # speech, no transcript: Whisper ASR (random text on tiny weights)
+            assert case["transcript_given"] is None and case["transcripts"][0].strip() == case["transcripts"][0] != " "
+        else:
+            assert case["transcripts"] == [case["transcript_given"] if case["name"] == "speech_given" else " "]
     ids, mask = t["batched.input_ids"], t["batched.attention_mask"]
     for row, case in enumerate(meta["cases"]):
         single = t[case["name"] + ".input_ids"][0]
@@ -85,3 +89,15 @@ def test_original_prompt_rules(dtype):
         assert mask[row, :pad].sum() == 0 and (ids[row, :pad] == EOT).all() and mask[row, pad:].all()
         np.testing.assert_array_equal(ids[row, pad:], single)
         np.testing.assert_array_equal(t["batched.start_positions"][row], [row, t[case["name"] + ".start_positions"][0][1] + pad])
+
+
+def test_whisper_language_and_task_ids_are_the_real_tokenizers():
+    from tacos_temporal.harness.tokenizers import real_tokenizer
+
+    tokenizer = real_tokenizer("whisper")
+    config = tdr.whisper_generation_config()
+    assert len(config["lang_to_id"]) == 100
+    for token, i in {**config["lang_to_id"], **{f"<|{k}|>": v for k, v in config["task_to_id"].items()}}.items():
+        assert tokenizer.convert_tokens_to_ids(token) == i, token
+    assert tokenizer.convert_tokens_to_ids("<|notimestamps|>") == config["no_timestamps_token_id"]
+    assert tokenizer.convert_tokens_to_ids("<|startoftranscript|>") == config["decoder_start_token_id"]
