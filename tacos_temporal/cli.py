@@ -271,8 +271,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from .harness.tiny import make_tiny_model
+    from .harness.tiny_omni import OMNI_ARCHS, make_tiny_omni
 
-    path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite, tokenizer=args.tokenizer)
+    if args.arch in OMNI_ARCHS:  # the full Hub layout (thinker.*), always with the real Qwen2 vocabulary
+        path = make_tiny_omni(args.arch, args.out, seed=args.seed, overwrite=args.overwrite)
+    else:
+        path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite, tokenizer=args.tokenizer)
     print(f"tiny {args.arch} checkpoint (untrained random weights, for tests and demos only) written to {path}")
     return 0
 
@@ -619,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     from .harness.tiny import TINY_ARCHS
+    from .harness.tiny_omni import OMNI_ARCHS
 
     p = command(
         "make-tiny-model",
@@ -629,7 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
         extractor; a locally trained tokenizer), loadable with the transformers Auto classes offline.
         """,
     )
-    p.add_argument("--arch", required=True, choices=TINY_ARCHS, help="architecture")
+    p.add_argument("--arch", required=True, choices=TINY_ARCHS + OMNI_ARCHS,
+                   help="architecture (qwen2_5_omni / qwen3_omni_moe: the thinker in the full Hub layout, real Qwen2 vocabulary, about 40 MB)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="weight seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")

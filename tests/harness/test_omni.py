@@ -15,11 +15,12 @@ import torch
 import transformers
 from safetensors.torch import load_file
 
+from tacos_temporal import cli
 from tacos_temporal.harness.analysis import analyse_attention
 from tacos_temporal.harness.config import RunConfig
 from tacos_temporal.harness.models import load_runner
 from tacos_temporal.harness.runner import evaluate
-from tacos_temporal.harness.tiny_omni import OMNI_ARCHS, make_tiny_omni
+from tacos_temporal.harness.tiny_omni import OMNI_ARCHS
 from tacos_temporal.names import LETTERS
 
 THINKERS = {"qwen2_5_omni": transformers.Qwen2_5OmniThinkerForConditionalGeneration, "qwen3_omni_moe": transformers.Qwen3OmniMoeThinkerForConditionalGeneration}
@@ -29,8 +30,11 @@ LIMIT = 6  # items per run: a seeded sample stratified by task
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
+    """Built as a user builds them: ``tacos-temporal make-tiny-model --arch ...``."""
     root = tmp_path_factory.mktemp("tiny_omni")
-    return {arch: make_tiny_omni(arch, root / arch) for arch in OMNI_ARCHS}
+    for arch in OMNI_ARCHS:
+        assert cli.main(["make-tiny-model", "--arch", arch, "--out", str(root / arch)]) == 0
+    return {arch: root / arch for arch in OMNI_ARCHS}
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +118,24 @@ def test_attention_analysis_reaches_the_thinker(arch, runners, demo_build, tmp_p
     for before, after in zip(plain["rows"], up["rows"]):
         assert before["audio_share"] + before["text_share"] + before["special_share"] == pytest.approx(1.0, abs=1e-5)
         assert after["audio_share"] > before["audio_share"]
+
+
+@pytest.mark.parametrize("arch", OMNI_ARCHS)
+def test_the_harness_positions_are_the_thinkers_own_for_audio_prompts(arch, runners):
+    """The harness passes 1-D positions from the mask (logprob mode); the thinker would compute
+    multimodal 3-D positions itself.  For audio and text they coincide (all three axes count tokens,
+    rope_deltas 0), so the logits are identical, padded rows included."""
+    from tacos_temporal.harness.models import position_ids_from_mask
+
+    runner = runners[arch]
+    rendered = runner.render("Which sound starts first?", with_audio=True)
+    generator = torch.Generator().manual_seed(1)
+    audios = [torch.randn(16000 * seconds, generator=generator).numpy() * 0.1 for seconds in (2, 5)]
+    inputs = runner.encode([rendered, rendered], audios)
+    assert (inputs["attention_mask"] == 0).any()
+    with torch.no_grad():
+        runner.model.model.rope_deltas = None
+        own = runner.model(**inputs, use_cache=False).logits[:, -1]
+        assert runner.model.model.rope_deltas.abs().max() == 0
+        ours = runner.model(**inputs, position_ids=position_ids_from_mask(inputs["attention_mask"]), use_cache=False).logits[:, -1]
+    torch.testing.assert_close(ours, own, rtol=0, atol=0)
