@@ -49,11 +49,13 @@ class OmniThinkerAdapter(Adapter):
     #: the transformers class loaded from the full checkpoint, and its processor class
     model_class = ""
     processor_class = ""
-    #: Why the shared audio prefix is not reused (each item runs its whole prompt): the thinkers
-    #: number positions with multimodal rotary embeddings whose offsets (``rope_deltas``) the model
-    #: keeps per pre-filled batch, so a cache pre-filled once per clip and copied to one row per
-    #: question does not line up with them (transformers 5.24 raises a shape error in generate).
-    no_reuse = "the Omni thinker keeps its multimodal rotary offsets (rope_deltas) per pre-filled batch, so a shared audio prefix cannot be continued row by row"
+    def forget_positions(self, model) -> None:
+        """Drop the multimodal rotary offsets (``rope_deltas``) the thinker keeps from its last
+        batch.  The shared-prefix path pre-fills with explicit positions (which leave them stale) and
+        then continues a cache copied to one row per question; without stale offsets, ``generate``
+        recomputes the 3-D positions of the whole prompt (prefix + suffix) from its ids, as it does
+        for a prompt run whole."""
+        model.model.rope_deltas = None
 
     def load_processor(self, model_id: str, **common):
         import transformers

@@ -397,8 +397,6 @@ class HFRunner(ModelRunner):
         The check runs the processor on one whole prompt with its audio and compares its token ids
         with prefix + suffix as :meth:`answer_shared` builds them.
         """
-        if getattr(self.adapter, "no_reuse", None):  # the adapter knows the model cannot continue a shared cache
-            return self.adapter.no_reuse
         split = self.split_prefix(rendered)
         if isinstance(split, str):
             return split
@@ -487,6 +485,8 @@ class HFRunner(ModelRunner):
             with last_position_head(self.model, letter_ids):  # the prefix's logits are never read
                 cache = self.model(**head, position_ids=head_positions, use_cache=True).cache
             cache.reorder_cache(index)  # one cache row per item, copied from its clip's row
+        if hasattr(self.adapter, "forget_positions"):  # position state the model keeps per batch (the Omni thinkers)
+            self.adapter.forget_positions(self.model)
         with torch.inference_mode(), steering:
             if mode == "logprob":
                 positions = position_ids_from_mask(mask)[:, head["input_ids"].shape[1] :]

@@ -83,13 +83,12 @@ def test_the_real_processor_builds_the_inputs_without_torchvision(arch, folders,
 
 @pytest.mark.parametrize("arch", OMNI_ARCHS)
 @pytest.mark.parametrize("mode", ["generate", "logprob"])
-def test_eval_runs_in_both_modes_batched_as_one_at_a_time_and_says_why_nothing_is_reused(arch, mode, runners, demo_build, tmp_path):
-    batched = _run(runners[arch], demo_build, tmp_path / "batched", mode=mode, batch_size=4)
-    single = _run(runners[arch], demo_build, tmp_path / "single", mode=mode, batch_size=1)
-    assert batched.results["tacos_temporal"]["reuse"] is False
-    assert "rope_deltas" in batched.results["tacos_temporal"]["reuse_reason"]
-    assert len(batched.records) == LIMIT
-    for a, b in zip(batched.records, single.records):  # left padding changes nothing
+def test_eval_runs_in_both_modes_and_reuse_equals_full_computation(arch, mode, runners, demo_build, tmp_path):
+    shared = _run(runners[arch], demo_build, tmp_path / "shared", mode=mode, batch_size=4)
+    full = _run(runners[arch], demo_build, tmp_path / "full", mode=mode, batch_size=1, reuse=False)
+    assert shared.results["tacos_temporal"]["reuse"] is True, shared.results["tacos_temporal"]["reuse_reason"]
+    assert len(shared.records) == LIMIT
+    for a, b in zip(shared.records, full.records):  # one prefill per clip, batched = one item at a time, whole
         assert set(a["logprobs"]) == set(LETTERS)
         assert (a["id"], a["output"], a["letter"]) == (b["id"], b["output"], b["letter"])
         for letter in LETTERS:
