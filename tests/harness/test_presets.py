@@ -114,3 +114,10 @@ def test_granite_speech_gets_its_audio_placeholder_inside_the_user_text():
         {"role": "user", "content": "<|audio|>Which sound starts first?"},
     ]
     assert flatten_audio_items(GraniteSpeechAdapter().conversation("Q?", with_audio=False), "<|audio|>") == [{"role": "user", "content": "Q?"}]
+
+
+def test_a_preset_revision_is_used_unless_the_run_names_one(tiny_models):
+    folder = str(tiny_models["qwen2_audio"])
+    preset = ModelPreset(name="pinned", hub_id=folder, adapter="qwen2_audio", revision="refs/pr/70")
+    assert HFRunner(RunConfig(model="pinned"), preset=preset).cfg.revision == "refs/pr/70"
+    assert HFRunner(RunConfig(model="pinned", revision="main"), preset=preset).cfg.revision == "main"
