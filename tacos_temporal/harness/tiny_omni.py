@@ -63,7 +63,8 @@ QWEN2_5_OMNI_CHAT_TEMPLATE = (
 OMNI_ARCHS: tuple[str, ...] = ("qwen2_5_omni", "qwen3_omni_moe")
 #: The thinker class the adapter loads for each arch, and the preset each stands in for.
 STANDS_IN_FOR = {"qwen2_5_omni": "Qwen/Qwen2.5-Omni-7B", "qwen3_omni_moe": "Qwen/Qwen3-Omni-30B-A3B-Instruct"}
-#: Embedding rows of the real thinkers (Qwen2.5-Omni-7B 152,064; Qwen3-Omni-30B-A3B 152,064).
+#: Embedding rows of the real thinker: ``Qwen2_5OmniTextConfig``'s default vocab_size (152,064, Qwen2.5-Omni-7B's);
+#: used for both archs (Qwen3-Omni's real size was not checked here).
 REAL_VOCAB_SIZE = 152064
 #: Hidden 32 keeps the real-vocabulary embedding and head at 2 x 19 MB (float32).
 _TEXT = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -94,7 +95,8 @@ def _configs(arch: str):
 
 def omni_processor_parts(tokenizer, chat_template: str | None = None):
     """The parts of the real Omni processors for a tiny checkpoint: the tokenizer, Whisper's feature
-    extractor (128 mel bins; the Omni repos' ``preprocessor_config.json`` uses chunk_length 300) and
+    extractor (128 mel bins, chunk_length 300 as in Qwen2.5-Omni's ``preprocessor_config.json`` as far as
+    we know: not checked here, the Hub is out of reach) and
     Qwen2-VL's image processor (its PIL backend when torchvision is missing)."""
     import transformers
 
