@@ -345,11 +345,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from .harness.tiny import make_tiny_model
+    from .harness.tiny_omni import OMNI_ARCHS, make_tiny_omni
 
     if args.arch == "kimi_audio":  # a native port: the tiny release in the Hub layout, run through convert-kimi
         from .harness.tiny_kimi import make_tiny_kimi
 
         path = make_tiny_kimi(args.out, seed=args.seed, overwrite=args.overwrite)
+    elif args.arch in OMNI_ARCHS:  # the full Hub layout (thinker.*), always with the real Qwen2 vocabulary
+        path = make_tiny_omni(args.arch, args.out, seed=args.seed, overwrite=args.overwrite)
     else:
         path = make_tiny_model(args.arch, args.out, seed=args.seed, overwrite=args.overwrite, tokenizer=args.tokenizer)
     print(f"tiny {args.arch} checkpoint (untrained random weights, for tests and demos only) written to {path}")
@@ -744,6 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     from .harness.tiny import TINY_ARCHS
+    from .harness.tiny_omni import OMNI_ARCHS
 
     p = command(
         "make-tiny-model",
@@ -754,7 +758,9 @@ def build_parser() -> argparse.ArgumentParser:
         extractor; a locally trained tokenizer), loadable with the transformers Auto classes offline.
         """,
     )
-    p.add_argument("--arch", required=True, choices=(*TINY_ARCHS, "kimi_audio"), help="architecture (kimi_audio: the native port, made through convert-kimi)")
+    p.add_argument("--arch", required=True, choices=(*TINY_ARCHS, *OMNI_ARCHS, "kimi_audio"),
+                   help="architecture (qwen2_5_omni / qwen3_omni_moe: the thinker in the full Hub layout, real Qwen2 vocabulary, "
+                        "about 40 MB; kimi_audio: the native port, made through convert-kimi)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="weight seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")

@@ -43,10 +43,17 @@ class ModelPreset:
         audio_tokens_per_second (`float`, *optional*): audio tokens per second of audio in the LM.
         max_audio_seconds (`float`, *optional*): longest audio the model takes; longer clips are cut
             and the cut is recorded per item.
-        supported (`bool`, defaults to `True`): `False` for models that transformers cannot run
-            (remote-code packages); ``notes`` says what to do.
+        supported (`bool`, defaults to `True`): `False` only for a model the harness cannot run on
+            any machine (remote-code packages); ``notes`` says why and what to do.
         paper (`bool`, defaults to `False`): one of the paper's four models.
         notes (`str`): free text shown in errors and docs.
+        requires (`dict[str, str]`): packages the model needs beyond the core install, as
+            ``{import name: pip requirement}``; checked before any weights load
+            (:func:`missing_requirement`), each a one-line ``ModelError`` that says what to install.
+        verified (`str`): what this project's test suite proves for the preset, and what it cannot
+            prove on the CPU test machine, with the exact reason (``eval --help`` and the README show it).
+        revision (`str`, *optional*): the Hub revision the preset loads when the run names none
+            (Phi-4-multimodal: the transformers-native weights live on ``refs/pr/70``).
     """
 
     name: str
@@ -58,9 +65,14 @@ class ModelPreset:
     supported: bool = True
     paper: bool = False
     notes: str = ""
+    requires: dict[str, str] = field(default_factory=dict, hash=False)
+    verified: str = ""
+    revision: str | None = None
 
     def __post_init__(self) -> None:
         check_name("auto class", self.auto_class, AUTO_CLASSES)
+        if not isinstance(self.requires, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in self.requires.items()):
+            raise ConfigError(f"preset {self.name}: requires must map import names to pip requirements, e.g. {{torchaudio = \"torchaudio>=2.6\"}}")
         if self.max_audio_seconds is not None and self.max_audio_seconds <= 0:
             raise ConfigError(f"preset {self.name}: max_audio_seconds must be > 0, got {self.max_audio_seconds}")
 
@@ -77,6 +89,26 @@ def load_presets() -> dict[str, ModelPreset]:
     return out
 
 
+def missing_requirement(preset: ModelPreset) -> str | None:
+    """Why ``preset`` cannot load in this environment (a package of its ``requires`` that does not
+    import), as one line that says what to install; ``None`` when everything imports.
+
+    The import is tried, not just looked up: a torchvision wheel built for another torch is
+    installed yet fails to import, and that must count as missing.
+    """
+    import importlib
+
+    from packaging.requirements import Requirement
+
+    for module, requirement in preset.requires.items():
+        try:
+            importlib.import_module(module)
+        except Exception as err:  # ImportError, or an incompatible build failing at import (OSError, RuntimeError)
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            return f"{preset.name} needs the package {Requirement(requirement).name} (pip install '{requirement}'); importing {module} failed: {reason}"
+    return None
+
+
 def find_preset(model: str) -> ModelPreset | None:
     """The preset whose name or Hub id is ``model`` (case-insensitive), if any."""
     key = model.strip().lower()
@@ -87,8 +119,9 @@ def find_preset(model: str) -> ModelPreset | None:
 
 
 def preset_help(width: int = 100) -> str:
-    """The model presets as ``eval --help`` lists them: name and Hub id, then, for a preset that cannot
-    run, ``not supported:`` and the whole reason from its ``notes``."""
+    """The model presets as ``eval --help`` lists them: name and Hub id, whether the harness runs it,
+    the packages it needs beyond the core install, what the test suite verified (``verified``), and,
+    for a preset that cannot run, ``NOT SUPPORTED`` and the whole reason from its ``notes``."""
     import textwrap
 
     lines = [
@@ -98,6 +131,11 @@ def preset_help(width: int = 100) -> str:
     for preset in load_presets().values():
         tags = ", ".join(t for t in ("the paper's" if preset.paper else "", "supported" if preset.supported else "NOT SUPPORTED") if t)
         lines.append(f"  {preset.name} ({preset.hub_id}; {tags})")
+        wrap = lambda text: textwrap.wrap(text, width=width, initial_indent="      ", subsequent_indent="        ")  # noqa: E731
+        if preset.requires:
+            lines += wrap("needs: " + ", ".join(f"pip install '{r}'" for r in preset.requires.values()))
+        if preset.verified:
+            lines += wrap("verified: " + preset.verified)
         if not preset.supported:
             lines += textwrap.wrap(preset.notes, width=width, initial_indent="      ", subsequent_indent="      ")
     return "\n".join(lines)

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import ModelError  # noqa: F401  (re-exported: harness callers import it from here)
 from ..names import LETTERS
 from .adapters import adapter_names, get_adapter
-from .config import AUTO_CLASSES, ModelPreset, RunConfig, find_preset
+from .config import AUTO_CLASSES, ModelPreset, RunConfig, find_preset, missing_requirement
 
 
 @dataclass
@@ -179,21 +179,33 @@ class HFRunner(ModelRunner):
 
         from ..ports import desta25  # noqa: F401  (registers DeSTA2.5 with the Auto classes)
         from ..ports import kimi_audio  # noqa: F401  (registers Kimi-Audio with the Auto classes)
-        from . import adapter_desta25  # noqa: F401  (registers its adapter)
-        from . import adapter_kimi  # noqa: F401  (registers Kimi-Audio's adapters)
+        from . import adapter_desta25, adapter_granite, adapter_kimi, adapter_omni  # noqa: F401  (register their adapters)
 
         self.cfg = cfg
         self.preset = preset if preset is not None else find_preset(cfg.model)
         if self.preset is not None and not self.preset.supported:
             raise ModelError(f"{self.preset.hub_id} cannot run through transformers: {self.preset.notes}")
+        if self.preset is not None and (missing := missing_requirement(self.preset)) is not None:
+            raise ModelError(missing)  # before any download or weights
+        if self.preset is not None and cfg.revision is None and self.preset.revision is not None and cfg.model in (self.preset.name, self.preset.hub_id):
+            cfg = self.cfg = cfg.replace(revision=self.preset.revision)
         model_id = self.preset.hub_id if (self.preset is not None and cfg.model == self.preset.name) else cfg.model
         resolve = getattr(get_adapter(self.preset.adapter), "resolve", None) if self.preset is not None else None
         if resolve is not None:  # DeSTA2.5, Kimi-Audio: native ports load a converted folder (made on first use)
             model_id = resolve(model_id)
         self.model_id = model_id
         common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
+        config_error = None
         try:
-            self.processor = transformers.AutoProcessor.from_pretrained(model_id, **common)
+            model_type = transformers.AutoConfig.from_pretrained(model_id, **common).model_type
+        except (OSError, ValueError) as err:  # reported after the processor's own error, which says more
+            model_type, config_error = None, err
+        # Without a preset, the adapter registered under the config's model_type, if any; it may load
+        # the processor itself (the Omni models' without their torchvision video processor).
+        self.adapter = get_adapter(self.preset.adapter if self.preset else (model_type if model_type in adapter_names() else "default"))
+        load_processor = getattr(self.adapter, "load_processor", None) or transformers.AutoProcessor.from_pretrained
+        try:
+            self.processor = load_processor(model_id, **common)
         except (OSError, ValueError) as err:
             raise ModelError(
                 f"cannot load a processor for {model_id!r}: {err}. Check the Hub id or local folder"
@@ -203,17 +215,13 @@ class HFRunner(ModelRunner):
         self.tokenizer.padding_side = "left"  # generation continues the last token of every row
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        if config_error is not None:
+            raise ModelError(f"cannot read the config of {model_id!r}: {config_error}") from config_error
         if getattr(self.processor, "chat_template", None) is None and getattr(self.tokenizer, "chat_template", None) is None:
             raise ModelError(f"{model_id} has no chat template: the harness builds prompts with the processor's chat template")
         feature_extractor = getattr(self.processor, "feature_extractor", None)
         self.sampling_rate = int(feature_extractor.sampling_rate) if feature_extractor is not None else None
         self.max_audio_seconds = cfg.max_audio_seconds or (self.preset.max_audio_seconds if self.preset else None)
-        try:
-            model_type = transformers.AutoConfig.from_pretrained(model_id, **common).model_type
-        except (OSError, ValueError) as err:
-            raise ModelError(f"cannot read the config of {model_id!r}: {err}") from err
-        # Without a preset, the adapter registered under the config's model_type, if any.
-        self.adapter = get_adapter(self.preset.adapter if self.preset else (model_type if model_type in adapter_names() else "default"))
         if cfg.device != "auto":
             self.device = cfg.device
         elif torch.cuda.is_available():
@@ -225,6 +233,9 @@ class HFRunner(ModelRunner):
         classes = [cfg.auto_class] if cfg.auto_class else ([self.preset.auto_class] if self.preset else list(AUTO_CLASSES))
         errors = []
         self.model = None
+        if hasattr(self.adapter, "load_model"):  # a class no Auto class maps from the checkpoint (the Omni thinkers)
+            self.model, self.auto_class = self.adapter.load_model(model_id, dtype=dtype, **common), type(self.adapter).model_class
+            classes = []
         for name in classes:
             try:
                 self.model = getattr(transformers, name).from_pretrained(model_id, dtype=dtype, **common)
@@ -475,6 +486,8 @@ class HFRunner(ModelRunner):
             with last_position_head(self.model, letter_ids):  # the prefix's logits are never read
                 cache = self.model(**head, position_ids=head_positions, use_cache=True).cache
             cache.reorder_cache(index)  # one cache row per item, copied from its clip's row
+        if hasattr(self.adapter, "forget_positions"):  # position state the model keeps per batch (the Omni thinkers)
+            self.adapter.forget_positions(self.model)
         with torch.inference_mode(), steering:
             if mode == "logprob":
                 positions = position_ids_from_mask(mask)[:, head["input_ids"].shape[1] :]

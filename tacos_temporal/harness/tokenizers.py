@@ -122,9 +122,9 @@ ASSETS: MappingProxyType[str, tuple[Asset, ...]] = MappingProxyType(
         ),
     }
 )
-ASSETS = MappingProxyType({**ASSETS, "qwen2_audio": ASSETS["qwen2"]})
+ASSETS = MappingProxyType({**ASSETS, "qwen2_audio": ASSETS["qwen2"], "qwen2_5_omni": ASSETS["qwen2"]})
 #: The families :func:`real_tokenizer` builds, and the ones it cannot (with the reason).
-FAMILIES: tuple[str, ...] = ("llama3", "qwen2", "qwen2_audio", "whisper", "tekken", "o200k")
+FAMILIES: tuple[str, ...] = ("llama3", "qwen2", "qwen2_audio", "qwen2_5_omni", "whisper", "tekken", "o200k")
 UNAVAILABLE: MappingProxyType[str, str] = MappingProxyType(
     {
         "granite": "no package on PyPI ships the Granite (Granite-Speech) BPE vocabulary and merges; "
@@ -163,6 +163,18 @@ LLAMA31_SPECIALS: tuple[str, ...] = (
 #: Qwen2's three specials after the 151,643 ranks, then Qwen2-Audio's audio tokens.
 QWEN2_SPECIALS: tuple[str, ...] = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 QWEN2_AUDIO_SPECIALS: tuple[str, ...] = (*QWEN2_SPECIALS, "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>")
+#: Qwen2.5-Omni / Qwen3-Omni (thinker): ids 151646-151656 as the checkpoints' added tokens and
+#: configs give them (audio 151646, audio_bos 151647, audio_eos 151648, vision_bos 151652,
+#: vision_eos 151653, vision_pad 151654, image 151655, video 151656; transformers'
+#: ``Qwen2_5OmniThinkerConfig`` defaults); 151649-151651 are Qwen2-VL's box/quad tokens.
+QWEN2_5_OMNI_SPECIALS: tuple[str, ...] = (
+    *QWEN2_AUDIO_SPECIALS, "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_bos|>", "<|vision_eos|>", "<|vision_pad|>", "<|IMAGE|>", "<|VIDEO|>",
+)
+#: The named special tokens the Omni processors read from the tokenizer (``tokenizer.audio_token`` ...).
+QWEN2_5_OMNI_NAMED: MappingProxyType[str, str] = MappingProxyType(
+    {"audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>", "image_token": "<|IMAGE|>",
+     "video_token": "<|VIDEO|>", "vision_bos_token": "<|vision_bos|>", "vision_eos_token": "<|vision_eos|>"}
+)
 #: Tekken v7 (Voxtral) special ranks that are checked: 0-19 are mistral-common's
 #: ``Tekkenizer.DEPRECATED_SPECIAL_TOKENS``; 24/25/34 are Voxtral's audio tokens
 #: (``VoxtralConfig(audio_token_id=24)``).  The other ranks below 1000 are unnamed fillers.
@@ -403,7 +415,7 @@ def real_tokenizer(family: str, *, chat_template: str | None = None):
         raise ModelError(f"no real {family} tokenizer: {UNAVAILABLE[family]}")
     if family not in FAMILIES:
         raise unknown_name("tokenizer family", family, FAMILIES)
-    vocab, merges = _vocab_and_merges(family)
+    vocab, merges = _vocab_and_merges("qwen2" if family == "qwen2_5_omni" else family)
     n = len(vocab)
     if family == "llama3":
         from tokenizers import processors
@@ -429,6 +441,16 @@ def real_tokenizer(family: str, *, chat_template: str | None = None):
         tok = Qwen2Tokenizer(vocab=full, merges=merges, unk_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                              extra_special_tokens=[t for t in specials if t not in ("<|endoftext|>", "<|im_end|>")], model_max_length=32768)
         tok.chat_template = QWEN2_AUDIO_CHAT_TEMPLATE
+    elif family == "qwen2_5_omni":
+        from transformers import Qwen2Tokenizer
+
+        from .tiny_omni import QWEN2_5_OMNI_CHAT_TEMPLATE
+
+        full = dict(vocab, **{t: n + i for i, t in enumerate(QWEN2_5_OMNI_SPECIALS)})
+        extra = [t for t in QWEN2_5_OMNI_SPECIALS if t not in ("<|endoftext|>", "<|im_end|>") and t not in QWEN2_5_OMNI_NAMED.values()]
+        tok = Qwen2Tokenizer(vocab=full, merges=merges, unk_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                             extra_special_tokens=extra, model_specific_special_tokens=dict(QWEN2_5_OMNI_NAMED), model_max_length=32768)
+        tok.chat_template = QWEN2_5_OMNI_CHAT_TEMPLATE
     elif family == "whisper":
         specials = _whisper_specials(n)
         full, _ = _with_specials(vocab, dict(enumerate(specials, start=n)), first=n, last=n + len(specials) - 1)

@@ -1,9 +1,8 @@
-"""The language models of the presets that cannot run here (issue 13): what CAN be checked offline.
-
-Their processors need torchvision, torchaudio or mistral-common (tests/harness/test_presets.py), so
-no prompt with audio can be built and no eval runs.  What is checked here, on tiny random models of
-the real architectures built from transformers' own config classes (the thinker for the two Omni
-models, which is what the harness would need), fed text token ids with a span marked as "audio":
+"""The language models of the five newer presets, on tiny random models of the real architectures
+built from transformers' own config classes (the thinker for the two Omni models), fed text token ids
+with a span marked as "audio".  For Phi-4-multimodal, Granite-Speech and Voxtral this is what CAN be
+checked on this CPU machine (their processors need torchvision, torchaudio or mistral-common:
+tests/harness/test_presets.py); the Omni thinkers also run end to end (tests/harness/test_omni.py).
 
 * an intervention reaches the language model's attention through transformers' AttentionInterface
   (``steer`` raises if a forward pass never calls the registered function) and changes the
