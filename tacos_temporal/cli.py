@@ -157,12 +157,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .scoring.predictions import load_judged
     from .scoring.report import format_comparison
 
+    from .files import atomic_write_text, check_output_file
+
+    if args.json:
+        check_output_file(args.json, "--json")  # before any work
     baseline = load_judged(args.baseline, items=args.items)
     other = load_judged(args.other, items=args.items)
     result = compare(baseline, other)
     print(format_comparison(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(args.json, json.dumps(result, indent=2) + "\n")
     return 0
 
 

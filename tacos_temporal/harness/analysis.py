@@ -22,9 +22,10 @@ from ..names import TASKS, VIEWS_WITH_AUDIO
 from ..scoring.metrics import compare, judged_from_records
 from .config import RunConfig
 from .models import ModelError, ModelRunner, load_runner
-from .runner import evaluate, load_view, stratified_sample
+from .runner import evaluate, holds_run_folder, load_view, stratified_sample
 
 
+@holds_run_folder
 def analyse_attention(
     cfg: RunConfig,
     out_dir: str | Path,
@@ -142,6 +143,7 @@ def _paired(baseline: list[dict], other: list[dict], ids: set[str]) -> dict:
     return compare(keep(baseline), keep(other))
 
 
+@holds_run_folder
 def sweep(
     cfg: RunConfig,
     spec: SweepSpec,

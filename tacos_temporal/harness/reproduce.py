@@ -26,7 +26,7 @@ from . import paper
 from .analysis import SweepSpec, sweep
 from .config import RunConfig
 from .models import ModelRunner, load_runner
-from .runner import evaluate
+from .runner import evaluate, holds_run_folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +90,7 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
+@holds_run_folder
 def reproduce(
     recipe: Recipe,
     out_dir: str | Path,

@@ -127,7 +127,16 @@ def format_table(scores: Mapping) -> str:
             for v in views
         ]
         text += "\n\n" + _text_table(["View", "N", "Accuracy", f"{_level(scores)} CI", "Parse failures"], view_rows)
-    return text
+    return text + _missing_note(scores)
+
+
+def _missing_note(scores: Mapping) -> str:
+    """A line on items without any prediction (scored wrong, not parse failures), if there are any."""
+    missing = scores.get("missing") or 0
+    if not missing:
+        return ""
+    return (f"\n\nMissing: {missing} of {scores['n']} items ({_pct(scores['missing_rate'])}) have no prediction; "
+            "they count as wrong and are not parse failures.")
 
 
 def _comparison_rows(cmp: Mapping) -> list[list[str]]:
@@ -179,7 +188,7 @@ def _markdown(scores: Mapping, title: str, comparison: Mapping | None) -> str:
         "",
         *_md_table(["Task", "N", "Accuracy", f"{level} CI", "Parse failures"], _score_rows(scores)),
         "",
-        f"Chance level: {_pct(chance)} (one of {len(LETTERS)} options).",
+        f"Chance level: {_pct(chance)} (one of {len(LETTERS)} options).{_missing_note(scores)}",
         "",
         f"![Accuracy by task]({ACCURACY_PLOT})",
         "",
