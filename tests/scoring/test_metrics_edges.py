@@ -7,7 +7,7 @@ import pytest
 
 from tacos_temporal.data.options import confusable
 from tacos_temporal.errors import ScoringError
-from tacos_temporal.scoring.metrics import Judged, judge, judged_from_records, score, view_effects
+from tacos_temporal.scoring.metrics import Judged, compare, judge, judged_from_records, mcnemar_exact, score, view_effects
 
 OPTIONS = ["Bird Chirp", "Dog barking", "Vehicle engine", "Stream_River"]
 
@@ -61,3 +61,49 @@ def test_view_effects_check_every_view_against_the_first(which):
     views[which] = _view(which, "AAAA", answers="AAAB")
     with pytest.raises(ScoringError, match=f"in audio_only but 'B' in {which}"):
         view_effects(views)
+
+
+# --- error messages name the argument and the fix (asserted whole: a wrong name misleads) ---------
+
+
+def _j(i, view=None, answer="A"):
+    return Judged(str(i), "earliest_onset", answer, "A", "saved", view)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mcnemar_exact(-1, 2),
+         "mcnemar_exact needs non-negative integer counts, got b=-1"),
+        (lambda: mcnemar_exact(2, 1.5),
+         "mcnemar_exact needs non-negative integer counts, got c=1.5"),
+        (lambda: compare([], [_j(1)]), "compare() got an empty baseline: there is nothing to compare"),
+        (lambda: compare(["x"], [_j(1)]), "baseline[0] is str: expected a Judged (from judge())"),
+        (lambda: compare([_j(1)], [_j(1), "x"]), "other[1] is str: expected a Judged (from judge())"),
+        (lambda: compare([_j(1), _j(1)], [_j(1)]),
+         "baseline[1] repeats id '1': a paired comparison needs each item once (compare one view at a time)"),
+        (lambda: compare([_j(1)], [_j(2)]),
+         "id '1' is in baseline but not in other (1 ids only in baseline, 1 only in other): "
+         "a paired comparison needs the same items in both runs"),
+        (lambda: view_effects({}), "view_effects() got no views: pass {view_name: judged_items, ...}"),
+        (lambda: view_effects({"audio_only": ["x"]}), "by_view['audio_only'][0] is str: expected a Judged (from judge())"),
+        (lambda: view_effects({"audio_only": [_j(1), _j(1)]}),
+         "by_view['audio_only'][1] repeats id '1': a paired comparison needs each item once (compare one view at a time)"),
+        (lambda: view_effects({"audio_only": [_j(1)], "caption_only": [_j(2)]}),
+         "the views audio_only, caption_only share no item id: nothing to compare"),
+        (lambda: judge(["A"], ["A"], ["earliest_onset"], options=[["a", "b", "c", 4]]),
+         "options[0] is ['a', 'b', 'c', 4]"),
+    ],
+    ids=lambda value: value[:40] if isinstance(value, str) else "",
+)
+def test_error_messages(call, message):
+
+    with pytest.raises(ScoringError) as err:
+        call()
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_an_unknown_view_is_named_as_a_view():
+    rows = [{"id": "1", "task": "earliest_onset", "answer": "A", "letter": "A", "rule": "saved", "view": "audio"}]
+    with pytest.raises(ScoringError, match=r"records\[0\]\['view'\] is 'audio': Unknown view 'audio'"):
+        judged_from_records(rows)
