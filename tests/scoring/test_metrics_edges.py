@@ -107,3 +107,90 @@ def test_an_unknown_view_is_named_as_a_view():
     rows = [{"id": "1", "task": "earliest_onset", "answer": "A", "letter": "A", "rule": "saved", "view": "audio"}]
     with pytest.raises(ScoringError, match=r"records\[0\]\['view'\] is 'audio': Unknown view 'audio'"):
         judged_from_records(rows)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (["x"], "records[0] is list: expected a mapping with id, task, answer, ..."),
+        ({"id": "1", "task": "earliest_onset", "answer": "A", "letter": "A"},
+         "records[0] has 'letter' but no 'rule': save the parsing rule with the letter, or pass the raw text as 'prediction'"),
+        ({"id": "1", "task": "earliest_onset", "answer": "A", "letter": "A", "rule": 5}, "records[0]['rule'] is 5: expected a string"),
+    ],
+)
+def test_record_error_messages(row, message):
+    with pytest.raises(ScoringError) as err:
+        judged_from_records([row])
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"id": ""}, "Judged.id "),
+        ({"letter": "E"}, "Judged.letter "),
+        ({"rule": 5}, "Judged.rule is 5: expected a string"),
+        ({"view": "audio"}, "Judged.view is 'audio': Unknown view"),
+        ({"task": "onset"}, "Judged.task is 'onset': Unknown task"),
+    ],
+)
+def test_a_judged_record_built_by_hand_checks_each_field(fields, message):
+    values = {"id": "1", "task": "earliest_onset", "answer": "A", "letter": "A", "rule": "saved", "view": None, **fields}
+    with pytest.raises(ScoringError) as err:
+        Judged(**values)
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_parse_failure_rates_count_failures_per_task_and_per_view():
+    judged = [Judged(str(i), "earliest_onset", "A", None if i == 0 else "A", "none" if i == 0 else "saved", view) for i in range(4) for view in ("audio_only", "caption_only")]
+    scores = score(judged)  # one failure in the four items of each view
+    assert scores["parse_failure_rate_earliest_onset"] == 0.25
+    assert scores["parse_failure_rate_audio_only"] == scores["parse_failure_rate_caption_only"] == 0.25
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0, 1.5, "0.9"])
+def test_a_confidence_outside_zero_to_one_is_refused(confidence):
+    with pytest.raises(ScoringError, match="confidence"):
+        score(judge(["A"], ["A"], ["earliest_onset"]), confidence=confidence)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "message"),
+    [
+        (True, 5, "wilson_interval needs integer counts, got k=True, n=5"),
+        (1, 2.0, "wilson_interval needs integer counts, got k=1, n=2.0"),
+        (3, 2, "wilson_interval needs 0 <= k <= n and n >= 1, got k=3, n=2"),
+    ],
+)
+def test_wilson_interval_refuses_bad_counts(k, n, message):
+    from tacos_temporal.scoring.metrics import wilson_interval
+
+    with pytest.raises(ScoringError) as err:
+        wilson_interval(k, n)
+    assert str(err.value) == message
+
+
+def test_more_messages():
+    with pytest.raises(ScoringError) as err:
+        score([])
+    assert str(err.value) == "score() got no judged items: there is nothing to score"
+    rows = [{"id": "1", "task": "onset", "answer": "A", "letter": "A", "rule": "saved"}]
+    with pytest.raises(ScoringError, match=r"records\[0\]\['task'\] is 'onset': Unknown task 'onset'"):
+        judged_from_records(rows)
+    rows = [{"id": "1", "task": "earliest_onset", "answer": "A", "prediction": "A", "options": ["a"]}]
+    with pytest.raises(ScoringError) as err:
+        judged_from_records(rows)
+    assert str(err.value) == "records[0]['options'] is ['a']: expected a list of 4 strings (the labels of options A, B, C, D)"
+
+
+def test_interval_bounds_stay_inside_zero_and_one_at_the_extremes():
+    from tacos_temporal.scoring.metrics import wilson_interval
+
+    for confidence in (0.8, 0.9, 0.95, 0.99):
+        for n in range(1, 40):
+            assert wilson_interval(n, n, confidence)[1] == 1.0 and wilson_interval(0, n, confidence)[0] == 0.0
+            assert all(0.0 <= bound <= 1.0 for k in range(n + 1) for bound in wilson_interval(k, n, confidence))
+        for n in range(1, 25):
+            tasks = ["earliest_onset"] * n + ["latest_offset"] * (n + 1) + ["longest_duration"] * (n + 2)
+            all_right = score(judge(["A"] * len(tasks), ["A"] * len(tasks), tasks), confidence=confidence)
+            assert all_right["accuracy_macro_ci_high"] <= 1.0 and all_right["accuracy_ci_high"] == 1.0
