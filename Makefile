@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 DEMO_OUT ?= demo_run
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo bench mutate clean
 
 setup: $(VENV)/.installed
 
@@ -27,5 +27,11 @@ demo: setup
 bench: setup
 	$(PY) bench/bench_selection.py
 
+# Mutation testing of the core rules (README "Development"); slow, so not part of `make test`/CI.
+mutate: setup
+	$(PY) -m pip install --quiet -c constraints-cpu.txt -e ".[mutation]"
+	$(VENV)/bin/mutmut run
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info
+	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info mutants

@@ -204,6 +204,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .scoring.predictions import load_judged
     from .scoring.report import format_comparison
 
+    from .files import atomic_write_text, check_output_file
+
+    if args.json:
+        check_output_file(args.json, "--json")  # before any work
+
     from .scoring.controls import temporal_consistency
     from .scoring.predictions import predictions_file, read_jsonl
     from .scoring.report import format_consistency
@@ -216,7 +221,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         result = temporal_consistency(read_jsonl(predictions_file(args.baseline)), read_jsonl(predictions_file(args.other)))
         print(format_consistency(result))
         if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            atomic_write_text(args.json, json.dumps(result, indent=2) + "\n")
         return 0
     baseline = load_judged(args.baseline, items=args.items)
     other = load_judged(args.other, items=args.items)
@@ -230,7 +235,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
               + f", all {100 * controls['presence_ceiling']:.1f} %")
         result = {**result, **{k: v for k, v in controls.items() if k.startswith("presence_ceiling")}}
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(args.json, json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import BuildError
+from .files import check_apart, folder_lock
 from .names import DEFAULT_SEED, STORED_VIEWS, TASKS, TIME_REVERSED, VIEWS
 
 UNTRAINED = "UNTRAINED random weights"
@@ -32,6 +33,18 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
                                  unparsed examples, the paper's numbers), its plots, scores.json
     """
 
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} is a file; pass a folder for the demo run (--out)")
+    check_apart(out, {}, "demo folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise BuildError(f"{out} is not empty; pass --overwrite to replace the demo run")
+    with folder_lock(out, "demo folder"):
+        return _run_demo(out, seed=seed, progress=progress)
+
+
+def _run_demo(out: Path, *, seed: int, progress: bool) -> dict:
+    """The body of :func:`run_demo`, with ``out`` checked and locked."""
     from .data.build import build
     from .data.demo import make_demo_release
     from .data.load import load_view_dataset
@@ -47,11 +60,6 @@ def run_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, overwrite: bool =
     from .progress import library_progress
     from .scoring.report import ViewsReport, write_views_report
 
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"{out} is a file; pass a folder for the demo run (--out)")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise BuildError(f"{out} is not empty; pass --overwrite to replace the demo run")
     release = make_demo_release(out / "release", seed=seed, overwrite=True)
     result = build(out / "dataset", tacos_dir=release, seed=seed, views=STORED_VIEWS, overwrite=True, progress=progress)
     lines = [f"demo release: {release}", f"dataset: {result.out_dir} ({len(result.items)} items: "

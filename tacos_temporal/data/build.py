@@ -42,7 +42,7 @@ from ..names import (
 )
 from .card import render_card
 from .events import Annotations, read_event_table, read_strong_annotations
-from ..files import atomic_write_text, staged_output
+from ..files import atomic_write_text, check_apart, staged_output
 from ..progress import progress_bar
 from .items import Item, write_items_jsonl
 from .presence import presence_ceiling
@@ -101,7 +101,18 @@ def load_events(
         annotations = read_event_table(path, known_clips=known, strict=strict)
         kind = "event_table"
     source = {"kind": kind, "path": Path(path).name, "sha256": file_digest(path, "sha256")}
-    return annotations, source
+    return annotations, source | {"local_path": Path(path)}
+
+
+def _inputs(*, tacos_dir, events, download: bool) -> dict[str, Path | None]:
+    """What a build reads, by the option that names it (for :func:`~tacos_temporal.files.check_apart`)."""
+    from .sources import cache_root
+
+    return {
+        "--tacos-dir": Path(tacos_dir) if tacos_dir is not None else None,
+        "--events": Path(events) if events is not None and events != STRONG else None,
+        "the download folder": cache_root() / "tacos" if download else None,
+    }
 
 
 def _clip_problems(items: Sequence[Item], release: TacosRelease, views: Sequence[str], progress: bool) -> tuple[dict, dict]:
@@ -220,6 +231,8 @@ def build(
         check_name("view", view, STORED_VIEWS)
     if download and tacos_dir is not None:
         raise BuildError("pass either --download or --tacos-dir, not both")
+    inputs = _inputs(tacos_dir=tacos_dir, events=events, download=download)
+    check_apart(out_dir, inputs)  # before any download: never replace what is read
     if download:
         tacos_dir = fetch_tacos(base_url=mirror, progress=progress)
     release = TacosRelease(tacos_dir) if tacos_dir is not None else None
@@ -230,6 +243,7 @@ def build(
         )
     checked = release.verify() if (release is not None and verify) else {}
     annotations, event_source = load_events(events, release=release, split=split, strict=strict, progress=progress)
+    event_path = event_source.pop("local_path")
     split_clips = release.split(TACOS_SPLIT[split]) if release is not None else None
     items = select_items(annotations, seed=seed, clips=split_clips)
     if not items:
@@ -252,7 +266,8 @@ def build(
         "controls": {"presence_ceiling": presence_ceiling(items)},
     }
     files: list[Path] = []
-    with staged_output(out_dir, overwrite=overwrite) as tmp:
+    inputs = {**inputs, "the event table": event_path, "the TACOS release": release.root if release is not None else None}
+    with staged_output(out_dir, overwrite=overwrite, inputs=inputs) as tmp:
         files.append(write_items_jsonl(items, tmp / "items.jsonl"))
         durations: dict = {}
         if not items_only:

@@ -12,8 +12,10 @@ Per label of a clip (benchmark.md section 2.1): onset = earliest interval start,
 interval end, duration = **sum** of the interval lengths (not offset - onset).
 
 Malformed rows never reach the selection: each is skipped with a counted reason in the
-:class:`ReadReport`, and so is every other row of its clip (a clip whose annotation is partly broken
-could otherwise produce a wrong "earliest" or "longest" answer).  ``strict=True`` raises
+:class:`ReadReport` (with its line number), and so is every other row of its clip (a clip whose annotation is partly broken
+could otherwise produce a wrong "earliest" or "longest" answer).  A label holding a line break or
+another control character is malformed too (``bad_label``): shown as an option it would break the
+A-D layout of the prompt.  ``strict=True`` raises
 :class:`~tacos_temporal.errors.AnnotationError` instead.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ STRONG_COLUMNS: tuple[str, ...] = ("filename", "text", "onset", "offset")
 MISSING_VALUE = "missing_value"
 UNSAFE_FILENAME = "unsafe_filename"
 UNKNOWN_CLIP = "unknown_clip"
+BAD_LABEL = "bad_label"
 BAD_INTERVAL = "bad_interval"
 NEGATIVE_TIME = "negative_time"
 ONSET_NOT_BEFORE_OFFSET = "onset_not_before_offset"
@@ -46,6 +50,7 @@ SKIP_REASONS: tuple[str, ...] = (
     MISSING_VALUE,
     UNSAFE_FILENAME,
     UNKNOWN_CLIP,
+    BAD_LABEL,
     BAD_INTERVAL,
     NEGATIVE_TIME,
     ONSET_NOT_BEFORE_OFFSET,
@@ -53,7 +58,10 @@ SKIP_REASONS: tuple[str, ...] = (
 )
 #: Reasons that also drop the rest of the clip (the clip itself is fine for the other two reasons:
 #: an unsafe or unknown file name has no clip to drop).
-_MALFORMED = frozenset({MISSING_VALUE, BAD_INTERVAL, NEGATIVE_TIME, ONSET_NOT_BEFORE_OFFSET})
+_MALFORMED = frozenset({MISSING_VALUE, BAD_LABEL, BAD_INTERVAL, NEGATIVE_TIME, ONSET_NOT_BEFORE_OFFSET})
+#: Unicode categories a label may not contain: control characters (line breaks, tabs, NUL, ...) and
+#: line/paragraph separators would break the one-option-per-line layout of the A-D prompt.
+_BAD_LABEL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _INTERVAL_RE = re.compile(rf"\s*({_NUMBER})\s*-\s*({_NUMBER})\s*")
@@ -188,6 +196,18 @@ def parse_intervals(text: str) -> list[tuple[float, float]]:
     return out
 
 
+def label_problem(label: str) -> str | None:
+    """What makes ``label`` unfit to be shown as an option, or ``None``.
+
+    >>> label_problem("Dog barking") is None, label_problem("Dog\\nbarking")[:17]
+    (True, 'contains U+000A (')
+    """
+    for char in label:
+        if unicodedata.category(char) in _BAD_LABEL_CATEGORIES:
+            return f"contains U+{ord(char):04X} (a line break or control character), which would break the A-D layout of the prompt"
+    return None
+
+
 def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
 
@@ -230,6 +250,11 @@ def _assemble(
             continue
         if known_clips is not None and filename not in known_clips:
             report.skip(line, UNKNOWN_CLIP, f"{filename} is not a clip of the TACOS release")
+            continue
+        bad = label_problem(label)
+        if bad is not None:
+            report.skip(line, BAD_LABEL, f"{filename} / {label!r}: {bad}")
+            broken.add(filename)
             continue
         if parse_error is not None or intervals is None:
             reason = MISSING_VALUE if parse_error == "missing" else BAD_INTERVAL

@@ -23,9 +23,10 @@ from ..scoring.metrics import compare, judged_from_records
 from .config import RunConfig
 from .models import ModelError, ModelRunner, last_position_head, load_runner, position_ids_from_mask
 from .preflight import check_run_inputs
-from .runner import evaluate, load_view, stratified_sample
+from .runner import evaluate, holds_run_folder, load_view, stratified_sample
 
 
+@holds_run_folder
 def analyse_attention(
     cfg: RunConfig,
     out_dir: str | Path,
@@ -151,6 +152,7 @@ def _paired(baseline: list[dict], other: list[dict], ids: set[str]) -> dict:
     return compare(keep(baseline), keep(other))
 
 
+@holds_run_folder
 def sweep(
     cfg: RunConfig,
     spec: SweepSpec,

@@ -27,7 +27,7 @@ from .analysis import SweepSpec, sweep
 from .config import RunConfig
 from .models import ModelRunner, load_runner
 from .preflight import check_run_inputs
-from .runner import add_temporal_consistency, evaluate
+from .runner import add_temporal_consistency, evaluate, holds_run_folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +96,7 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
+@holds_run_folder
 def reproduce(
     recipe: Recipe,
     out_dir: str | Path,

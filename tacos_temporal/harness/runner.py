@@ -13,13 +13,16 @@ run folder.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import logging
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from ..data.items import ITEM_FIELDS
 from ..data.prompts import render_prompt
 from ..data.views import CLIP_DURATION, dataset_view, view_columns
 from ..errors import ConfigError, SourceError
-from ..files import atomic_write_text
+from ..files import atomic_write_text, check_apart, folder_lock
 from ..names import BENCHMARK_NAME as RESULTS_KEY
 from ..names import AUDIO_COLUMN, AUDIO_ONLY, BENCHMARK_VERSION, NUM_OPTIONS, SILENCE, TASKS, TIME_REVERSED, VIEWS_WITH_AUDIO, VIEWS_WITH_CAPTION
 from ..scoring.controls import caption_order_letter, control_scores, rotate_row, temporal_consistency
@@ -185,25 +188,50 @@ def cache_key(*, item_id: str, audio_sha256: str | None, prompt: str, model: dic
 
 
 def read_records(path: Path) -> dict[str, dict]:
-    """Records by cache key from a samples file; a torn last line (killed mid-write) is cut off."""
+    """Records by cache key from a samples file.
+
+    Only a torn last line (a final line without its newline: the run was killed mid-write) is cut
+    off; it is answered again.  Any other line that is not a record (not UTF-8, not JSON, not an
+    object with a string ``cache_key``), blank lines aside, stops with a :class:`SourceError`
+    naming the file and line, and the file is left as it is: nothing after a bad line is lost.
+    """
     if not path.is_file():
         return {}
     records: dict[str, dict] = {}
     good_bytes = 0
     with path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, start=1):
             if not line.endswith(b"\n"):
-                break
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            records[record["cache_key"]] = record
+                break  # the torn last line
             good_bytes += len(line)
+            if not line.strip():
+                continue
+            found = _record_problem(line)
+            if isinstance(found, str):
+                raise SourceError(
+                    f"{path}:{number} is {found}; the run stops so that no record is lost. Delete or repair "
+                    "that line (the records around it are kept and reused), then run the same command again"
+                )
+            records[found["cache_key"]] = found
     if good_bytes != path.stat().st_size:
         with path.open("r+b") as handle:
             handle.truncate(good_bytes)
     return records
+
+
+def _record_problem(line: bytes) -> dict | str:
+    """The record on ``line``, or what is wrong with it."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except json.JSONDecodeError as err:
+        return f"not JSON ({err.msg})"
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not a record"
+    if not isinstance(record.get("cache_key"), str):
+        return "a JSON object without a cache_key, not a record of this harness"
+    return record
 
 
 def _append(handle, records: list[dict]) -> None:
@@ -226,6 +254,13 @@ def _oom_errors() -> tuple[type[BaseException], ...]:
 
 
 def _check_run_folder(out_dir: Path, identity: dict, overwrite: bool) -> None:
+    try:
+        _write_run_config(out_dir, identity, overwrite)
+    except OSError as err:
+        raise ConfigError(f"cannot write the run folder {out_dir} ({err.strerror or err}): choose a writable --out") from err
+
+
+def _write_run_config(out_dir: Path, identity: dict, overwrite: bool) -> None:
     path = out_dir / RUN_CONFIG_FILE
     if overwrite and out_dir.is_dir():
         for name in (SAMPLES_FILE, RESULTS_FILE, RUN_CONFIG_FILE):
@@ -320,7 +355,78 @@ def evaluate(
     return evaluate_views([(cfg, out_dir)], data=data, demo=demo, runner=runner, overwrite=overwrite, progress=progress)[0]
 
 
+def run_inputs(*, model: str | None, data: str | Path | None, demo: bool) -> dict[str, Path | None]:
+    """What a run reads from disk, by the option that names it (for :func:`check_apart`)."""
+    from ..data.sources import cache_root
+
+    return {
+        "--data": Path(data) if data is not None and Path(data).exists() else None,
+        "the demo build cache": cache_root() / "builds" if demo else None,
+        "the TACOS cache": cache_root() if data is None and not demo else None,
+        "--model": Path(model) if model and Path(model).is_dir() else None,
+    }
+
+
+@contextmanager
+def run_folder(out_dir: str | Path, *, model: str | None, data: str | Path | None, demo: bool, what: str = "run folder") -> Iterator[Path]:
+    """Check ``out_dir`` can hold a run and lock it for the block's duration.
+
+    It must not be a file or a dangling link, nor equal, contain or lie inside what the run reads
+    (``--data``, the cache a demo or downloaded build lives in, a local ``--model`` folder).  Only
+    rank 0 of a data-parallel run locks (the other ranks write into the folder rank 0 holds).
+    """
+    out = Path(out_dir)
+    if out.is_symlink() and not out.exists():
+        raise ConfigError(f"{what} {out} is a link to {os.readlink(out)}, which does not exist: remove the link or choose another --out")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{what} {out} exists and is not a folder: choose another --out")
+    check_apart(out, run_inputs(model=model, data=data, demo=demo), what)
+    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) != 0:
+        yield out
+        return
+    with folder_lock(out, what):
+        yield out
+
+
+def holds_run_folder(func: Callable) -> Callable:
+    """Decorate a function taking ``out_dir`` (and ``cfg``/``model``/``recipe``, ``data``, ``demo``)
+    so that it runs inside :func:`run_folder`."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs)
+        arguments.apply_defaults()
+        a = arguments.arguments
+        cfg = a.get("cfg")
+        model = cfg.model if cfg is not None else (a.get("model") or getattr(a.get("recipe"), "model", None))
+        with run_folder(a["out_dir"], model=model, data=a.get("data"), demo=bool(a.get("demo"))):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def evaluate_views(
+    runs: Sequence[tuple[RunConfig, str | Path]],
+    *,
+    data: str | Path | None = None,
+    demo: bool = False,
+    runner: ModelRunner | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> list[RunResult | None]:
+    """Evaluate several views of one model, each into its own run folder, with the model loaded once.
+
+    Each run folder is checked and locked for the whole run (:func:`run_folder`): a second process
+    on the same folder stops at once, naming the process that holds it.
+    """
+    with ExitStack() as stack:
+        for cfg, out_dir in runs:
+            stack.enter_context(run_folder(out_dir, model=cfg.model, data=data, demo=demo))
+        return _evaluate_views(runs, data=data, demo=demo, runner=runner, overwrite=overwrite, progress=progress)
+
+
+def _evaluate_views(
     runs: Sequence[tuple[RunConfig, str | Path]],
     *,
     data: str | Path | None = None,

@@ -52,6 +52,7 @@ from tacos_temporal.scoring.parsing import parse_choice
 
 __all__ = [
     "Judged",
+    "MISSING_PREDICTION",
     "compare",
     "judge",
     "judged_from_records",
@@ -63,6 +64,9 @@ __all__ = [
 
 #: The value a parse failure takes in the letter distribution and in view agreement.
 NONE_LETTER = "none"
+#: The rule of an item that has no prediction at all (scored with items given): wrong, and counted
+#: as ``missing``, apart from the outputs no letter could be read from (``parse_failures``).
+MISSING_PREDICTION = "missing_prediction"
 
 
 @dataclass(frozen=True)
@@ -446,8 +450,13 @@ def _proportion(out: dict, key: str, items: Sequence[Judged], confidence: float)
     out[f"{key}_ci_low"], out[f"{key}_ci_high"] = wilson_interval(k, len(items), confidence)
 
 
+def _is_missing(item: Judged) -> bool:
+    return item.letter is None and item.rule == MISSING_PREDICTION
+
+
 def _failure_rate(items: Sequence[Judged]) -> float:
-    return sum(j.letter is None for j in items) / len(items)
+    """Share of items with an output no letter could be read from (missing predictions aside)."""
+    return sum(j.letter is None and not _is_missing(j) for j in items) / len(items)
 
 
 def score(judged: Iterable[Judged], *, confidence: float = 0.95) -> dict[str, float | int]:
@@ -459,7 +468,9 @@ def score(judged: Iterable[Judged], *, confidence: float = 0.95) -> dict[str, fl
       ``accuracy_ci_high`` (Wilson); ``accuracy_macro`` (mean of the per-task accuracies of the
       tasks present) with ``_ci_low`` / ``_ci_high`` (MOVER-Wilson, module docstring).
     - ``chance`` (``names.CHANCE`` = 0.25) and ``confidence`` (the coverage of every interval).
-    - ``parse_failures`` (count) and ``parse_failure_rate``; failures count as wrong everywhere.
+    - ``parse_failures`` (count) and ``parse_failure_rate``: outputs no letter could be read from;
+      ``missing`` (count) and ``missing_rate``: items without any prediction (rule
+      ``missing_prediction``).  Both count as wrong everywhere; ``pred_rate_none`` is their sum.
     - per task: ``n_<task>``, ``accuracy_<task>`` with ``_ci_low`` / ``_ci_high``,
       ``parse_failure_rate_<task>``.
     - predicted letters: ``pred_rate_A`` .. ``pred_rate_D`` and ``pred_rate_none`` (sum to 1).
@@ -507,8 +518,10 @@ def score(judged: Iterable[Judged], *, confidence: float = 0.95) -> dict[str, fl
     )
     out["chance"] = CHANCE
     out["confidence"] = confidence
-    out["parse_failures"] = sum(j.letter is None for j in items)
+    out["parse_failures"] = sum(j.letter is None and not _is_missing(j) for j in items)
     out["parse_failure_rate"] = out["parse_failures"] / len(items)
+    out["missing"] = sum(_is_missing(j) for j in items)
+    out["missing_rate"] = out["missing"] / len(items)
 
     for task, group in by_task.items():
         out[f"n_{task}"] = len(group)

@@ -71,6 +71,10 @@ How the text is read
 * **Cost.** Every pattern is linear in the text (whitespace runs are collapsed first, so no two
   adjacent quantifiers can share more than one character); a 1 MB output parses without
   backtracking blow-ups.
+* **Cap.** Only the first :data:`MAX_PARSE_CHARS` (100,000) characters of an output are read, so a
+  runaway 50 MB answer is parsed in milliseconds; the rule of such an output says so with the
+  suffix ``+truncated`` (``"answer_letter+truncated"``, ``"none+truncated"``).  Real answers are far
+  shorter (10 new tokens by default; a long reasoning trace is a few thousand characters).
 """
 
 from __future__ import annotations
@@ -116,6 +120,10 @@ RULES: tuple[str, ...] = (
     RULE_CONFLICT,
     RULE_NONE,
 )
+#: How many characters of an output are read; a longer output is cut there before parsing.
+MAX_PARSE_CHARS = 100_000
+#: Appended to the rule of an output longer than :data:`MAX_PARSE_CHARS`.
+TRUNCATED_SUFFIX = "+truncated"
 #: Rules whose result has ``letter=None``.
 FAILURE_RULES: frozenset[str] = frozenset(
     {RULE_EMPTY, RULE_REFUSAL, RULE_AMBIGUOUS, RULE_CONFLICT, RULE_NONE}
@@ -128,7 +136,8 @@ class Parsed(NamedTuple):
     Args:
         letter (`str` or `None`): the chosen letter, one of ``LETTERS``; ``None`` when no single
             answer can be read (never a guess).
-        rule (`str`): the rule that decided, one of :data:`RULES`.
+        rule (`str`): the rule that decided, one of :data:`RULES` (with :data:`TRUNCATED_SUFFIX`
+            when the output was longer than :data:`MAX_PARSE_CHARS` and only its start was read).
     """
 
     letter: str | None
@@ -844,7 +853,9 @@ def parse_choice(text: str | None, options: Sequence[str] | None = None) -> Pars
             reads letters only.
 
     Returns:
-        :class:`Parsed`: ``letter`` (one of ``LETTERS`` or `None`) and ``rule``.
+        :class:`Parsed`: ``letter`` (one of ``LETTERS`` or `None`) and ``rule``.  Only the first
+        :data:`MAX_PARSE_CHARS` characters are read; the rule of a longer output ends in
+        ``+truncated``.
 
     Raises:
         :class:`~tacos_temporal.errors.ScoringError`: ``options`` is not `None` or four strings,
@@ -878,6 +889,9 @@ def parse_choice(text: str | None, options: Sequence[str] | None = None) -> Pars
             f"text must be the model's output as str (or None), got {type(text).__name__} "
             f"{text!r:.80}; decode bytes first and store missing outputs as None"
         )
+    if len(text) > MAX_PARSE_CHARS:
+        letter, rule = parse_choice(text[:MAX_PARSE_CHARS], options)
+        return Parsed(letter, rule + TRUNCATED_SUFFIX)
     norm = _normalise(text)
     if not norm:
         return Parsed(None, RULE_EMPTY)

@@ -9,8 +9,9 @@ Accepted inputs (``tacos-temporal score PATH``):
   ``letter`` + ``rule``; ``view`` is optional.  Lines that lack ``task``/``answer`` take them from
   the items (``--items``: an ``items.jsonl`` or a built dataset folder).
 
-With items given, **every item is scored**: an item without a prediction counts as a failure
-(rule ``missing_prediction``), never silently dropped; a prediction for an unknown id is an error.
+With items given, **every item is scored**: an item without a prediction counts as wrong (rule
+``missing_prediction``; reported as ``missing``, apart from the ``parse_failures`` of outputs no
+letter could be read from), never silently dropped; a prediction for an unknown id is an error.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from pathlib import Path
 from ..data.items import Item, read_items_jsonl
 from ..errors import ScoringError
 from ..files import read_jsonl_objects
-from .metrics import Judged, judged_from_records
+from .metrics import MISSING_PREDICTION, Judged, judged_from_records
 
 SAMPLES_FILE = "samples.jsonl"
 ITEMS_FILE = "items.jsonl"
-MISSING_PREDICTION = "missing_prediction"
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -141,7 +141,16 @@ def format_table(scores: Mapping) -> str:
     controls = format_controls(scores)
     if controls:
         text += "\n\n" + controls
-    return text
+    return text + _missing_note(scores)
+
+
+def _missing_note(scores: Mapping) -> str:
+    """A line on items without any prediction (scored wrong, not parse failures), if there are any."""
+    missing = scores.get("missing") or 0
+    if not missing:
+        return ""
+    return (f"\n\nMissing: {missing} of {scores['n']} items ({_pct(scores['missing_rate'])}) have no prediction; "
+            "they count as wrong and are not parse failures.")
 
 
 # --- controls (scoring/controls.py): beside the model's accuracy, never instead of it ------------
@@ -301,7 +310,7 @@ def _markdown(scores: Mapping, title: str, comparison: Mapping | None) -> str:
         "",
         *_md_table(["Task", "N", "Accuracy", f"{level} CI", "Parse failures"], _score_rows(scores)),
         "",
-        f"Chance level: {_pct(chance)} (one of {len(LETTERS)} options).",
+        f"Chance level: {_pct(chance)} (one of {len(LETTERS)} options).{_missing_note(scores)}",
         "",
         f"![Accuracy by task]({ACCURACY_PLOT})",
         "",

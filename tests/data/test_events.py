@@ -459,3 +459,28 @@ def test_real_train_excerpt_skips_its_single_row_with_onset_not_before_offset():
     assert report.dropped_clips == [clip]
     assert clip not in events.clips
     assert len(events.clips) == len(rows_per_clip) - 1 == 20
+
+
+# --- labels that would break the prompt (issue 17) ------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["Dog\nbarking", "Dog\r\nbarking", "Dog\tbarking", "Dog\x00", "Dog\u2028barking", "Dog\x85barking"])
+def test_a_label_with_a_line_break_or_control_character_is_a_bad_label_that_drops_its_clip(tmp_path, label):
+    from tacos_temporal.data.events import BAD_LABEL
+
+    path = write_event_table(
+        tmp_path / "events.csv",
+        [("1.mp3", "Bird", "[0.00-1.00]"), ("1.mp3", label, "[1.00-2.00]"), ("2.mp3", "Dog", "[0.00-1.00]")],
+    )
+    events = read_event_table(path)
+    assert list(events.clips) == ["2.mp3"]
+    assert lines_of(events.report, BAD_LABEL) == [3]  # the data row's number, counting the header as 1
+    assert lines_of(events.report, CLIP_HAS_MALFORMED_ROWS) == [2]
+    assert events.report.to_dict()["skipped"][BAD_LABEL] == 1
+    with pytest.raises(AnnotationError, match=r"line 3: bad_label .*U\+"):
+        read_event_table(path, strict=True)
+
+
+def test_labels_with_inner_spaces_punctuation_and_unicode_letters_are_kept(tmp_path):
+    path = write_event_table(tmp_path / "events.csv", [("1.mp3", "Stream_River", "[0.00-1.00]"), ("1.mp3", "Café – bell (distant)", "[1.00-2.00]")])
+    assert read_event_table(path).clips["1.mp3"].label_names() == ("Café – bell (distant)", "Stream_River")

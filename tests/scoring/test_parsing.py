@@ -231,3 +231,20 @@ def test_importing_parsing_does_not_import_torch():
     code = "import sys, tacos_temporal.scoring.parsing; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the cap on what is read (issue 17) ---------------------------------------------------------
+
+
+def test_a_huge_answer_is_read_only_up_to_the_cap_and_says_so():
+    from tacos_temporal.scoring.parsing import MAX_PARSE_CHARS, TRUNCATED_SUFFIX
+
+    options = ["Bird Chirp", "Dog barking", "Vehicle engine", "Stream_River"]
+    huge = "The answer is (C). " + "la " * (50_000_000 // 3)  # a 50 MB runaway generation
+    assert parse_choice(huge, options) == ("C", "answer_letter" + TRUNCATED_SUFFIX)
+    # an answer given only after the cap is not read
+    late = "x " * MAX_PARSE_CHARS + "The answer is (C)."
+    assert parse_choice(late, options) == (None, "none" + TRUNCATED_SUFFIX)
+    # exactly at the cap the whole text is read, with no suffix
+    at_cap = "The answer is (C)." + " " * (MAX_PARSE_CHARS - 18)
+    assert len(at_cap) == MAX_PARSE_CHARS and parse_choice(at_cap, options) == ("C", "answer_letter")

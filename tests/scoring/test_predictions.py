@@ -114,3 +114,26 @@ def test_compare_command_counts_fixes_and_breaks(tmp_path, items, capsys):
     assert result["n_fixed"] == 2 and result["n_broken"] == 0
     assert result["fix_rate"] == pytest.approx(2 / 4)
     assert result["net_change"] == pytest.approx(2 / 4)
+
+
+def test_missing_predictions_are_reported_apart_from_unparseable_ones(tmp_path, items):
+    from tacos_temporal.scoring.metrics import score
+    from tacos_temporal.scoring.report import format_table
+
+    rows = [{"id": items[0].id, "prediction": "no idea"}, {"id": items[1].id, "prediction": items[1].answer}]
+    scores = score(load_judged(_write(tmp_path / "p.jsonl", rows), items=items))
+    # four items: one unparseable, one right, two without any prediction
+    assert (scores["n"], scores["parse_failures"], scores["missing"]) == (4, 1, 2)
+    assert (scores["parse_failure_rate"], scores["missing_rate"], scores["pred_rate_none"]) == (0.25, 0.5, 0.75)
+    assert scores["accuracy"] == 0.25
+    assert "Missing: 2 of 4 items (50.0 %) have no prediction" in format_table(scores)
+
+
+def test_a_complete_run_reports_no_missing_items(tmp_path, items):
+    from tacos_temporal.scoring.metrics import score
+    from tacos_temporal.scoring.report import format_table
+
+    rows = [{"id": item.id, "prediction": "maybe"} for item in items]
+    scores = score(load_judged(_write(tmp_path / "p.jsonl", rows), items=items))
+    assert (scores["parse_failures"], scores["missing"], scores["missing_rate"]) == (4, 0, 0.0)
+    assert "Missing" not in format_table(scores)

@@ -150,7 +150,12 @@ def convert(out_dir: str | Path, desta_repo: str = DESTA_REPO) -> Path:
     ``AutoProcessor`` / ``AutoModelForMultimodalLM`` after ``import tacos_temporal.ports.desta25``."""
     from transformers import WhisperTokenizer
 
+    from huggingface_hub import constants
+
+    from ...files import check_apart
+
     out_dir = Path(out_dir)
+    check_apart(out_dir, {"the Hugging Face cache": constants.HF_HUB_CACHE}, "--out")
     processor, model = load_from_hub(desta_repo)
     out_dir.mkdir(parents=True, exist_ok=True)
     processor.save_pretrained(out_dir)
