@@ -96,18 +96,21 @@ class Asset:
     install: bool
 
 
+#: Qwen's 151,643 ranks (shared by Qwen1, Qwen2 and Qwen2.5): the same file in two packages.
+_QWEN_RANKS = (
+    Asset("qwen-agent", "0.0.34", "qwen_agent/utils/qwen.tiktoken",
+          "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
+    Asset("dashscope", "2.0.2", "dashscope/resources/qwen.tiktoken",
+          "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
+)
 ASSETS: MappingProxyType[str, tuple[Asset, ...]] = MappingProxyType(
     {
         "llama3": (
             Asset("llama-models", "0.3.0", "llama_models/llama3/tokenizer.model",
                   "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55", "Llama 3.1 Community License", True),
         ),
-        "qwen2": (
-            Asset("qwen-agent", "0.0.34", "qwen_agent/utils/qwen.tiktoken",
-                  "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
-            Asset("dashscope", "2.0.2", "dashscope/resources/qwen.tiktoken",
-                  "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
-        ),
+        "qwen2": _QWEN_RANKS,
+        "qwen2_audio": _QWEN_RANKS,
         "whisper": (
             Asset("openai-whisper", "20250625", "whisper/assets/multilingual.tiktoken",
                   "b34b360dbb493e781e479794586d661700670d65564001f23024971d1f2fa126", "MIT", False),
@@ -122,7 +125,6 @@ ASSETS: MappingProxyType[str, tuple[Asset, ...]] = MappingProxyType(
         ),
     }
 )
-ASSETS = MappingProxyType({**ASSETS, "qwen2_audio": ASSETS["qwen2"]})
 #: The families :func:`real_tokenizer` builds, and the ones it cannot (with the reason).
 FAMILIES: tuple[str, ...] = ("llama3", "qwen2", "qwen2_audio", "whisper", "tekken", "o200k")
 UNAVAILABLE: MappingProxyType[str, str] = MappingProxyType(
