@@ -177,8 +177,11 @@ TEKKEN_SPECIALS: MappingProxyType[int, str] = MappingProxyType(
     }
 )
 TEKKEN_NUM_SPECIALS, TEKKEN_VOCAB_SIZE = 1000, 131072
-#: Phi-4-multimodal-instruct's specials after o200k's 199,998 ranks (config: image 200010, audio
-#: 200011, vocab 200064); the other ids up to 200028 are unnamed fillers.
+#: Phi-4-multimodal-instruct's specials after o200k's 199,998 ranks.  Checked: 199999 and 200018 are
+#: o200k_base's own specials (tiktoken_ext/openai_public.py); 200010 / 200011 are the image / audio
+#: tokens of transformers' ``Phi4MultimodalConfig``.  Not checked here (no file to read offline): the
+#: chat tokens 200019-200028, as Phi-4-mini-instruct's tokenizer_config lists them.  The other ids up
+#: to 200028 are unnamed fillers (the model's 200,064 rows are padding beyond).
 PHI4MM_SPECIALS: MappingProxyType[int, str] = MappingProxyType(
     {
         199999: "<|endoftext|>", 200010: "<|endoftext10|>", 200011: "<|endoftext11|>", 200018: "<|endofprompt|>",

@@ -110,7 +110,6 @@ def test_known_ids_of_plain_text(toks, family, text, ids):
         ("tekken", "<s>", 1), ("tekken", "[INST]", 3), ("tekken", "[/INST]", 4), ("tekken", "[AUDIO]", 24),
         ("tekken", "[BEGIN_AUDIO]", 25), ("tekken", "[TRANSCRIBE]", 34),
         ("o200k", "<|endoftext|>", 199999), ("o200k", "<|endoftext10|>", 200010), ("o200k", "<|endoftext11|>", 200011),
-        ("o200k", "<|user|>", 200021), ("o200k", "<|end|>", 200020), ("o200k", "<|assistant|>", 200019),
     ],
 )
 def test_special_tokens_keep_their_real_ids(toks, family, token, token_id):
@@ -161,6 +160,16 @@ def test_o200k_file_is_openais_o200k_base():
 
     published = re.search(r'expected_hash="([0-9a-f]{64})"', inspect.getsource(openai_public.o200k_base)).group(1)
     assert hashlib.sha256(gzip.decompress(read_asset("o200k"))).hexdigest() == published
+
+
+def test_o200k_specials_are_tiktokens_own(toks):
+    """o200k_base's special-token ids as tiktoken defines them (its source, not our table)."""
+    import tiktoken_ext.openai_public as openai_public
+
+    source = inspect.getsource(openai_public.o200k_base)
+    assert re.search(r"ENDOFTEXT: 199999", source) and re.search(r"ENDOFPROMPT: 200018", source)
+    assert toks["o200k"].convert_tokens_to_ids("<|endoftext|>") == 199999
+    assert toks["o200k"].convert_tokens_to_ids("<|endofprompt|>") == 200018
 
 
 def test_granite_has_no_real_tokenizer_and_says_why():
