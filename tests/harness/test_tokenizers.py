@@ -110,7 +110,6 @@ def test_known_ids_of_plain_text(toks, family, text, ids):
         ("tekken", "<s>", 1), ("tekken", "[INST]", 3), ("tekken", "[/INST]", 4), ("tekken", "[AUDIO]", 24),
         ("tekken", "[BEGIN_AUDIO]", 25), ("tekken", "[TRANSCRIBE]", 34),
         ("o200k", "<|endoftext|>", 199999), ("o200k", "<|endoftext10|>", 200010), ("o200k", "<|endoftext11|>", 200011),
-        ("o200k", "<|user|>", 200021), ("o200k", "<|end|>", 200020), ("o200k", "<|assistant|>", 200019),
     ],
 )
 def test_special_tokens_keep_their_real_ids(toks, family, token, token_id):
@@ -161,6 +160,16 @@ def test_o200k_file_is_openais_o200k_base():
 
     published = re.search(r'expected_hash="([0-9a-f]{64})"', inspect.getsource(openai_public.o200k_base)).group(1)
     assert hashlib.sha256(gzip.decompress(read_asset("o200k"))).hexdigest() == published
+
+
+def test_o200k_specials_are_tiktokens_own(toks):
+    """o200k_base's special-token ids as tiktoken defines them (its source, not our table)."""
+    import tiktoken_ext.openai_public as openai_public
+
+    source = inspect.getsource(openai_public.o200k_base)
+    assert re.search(r"ENDOFTEXT: 199999", source) and re.search(r"ENDOFPROMPT: 200018", source)
+    assert toks["o200k"].convert_tokens_to_ids("<|endoftext|>") == 199999
+    assert toks["o200k"].convert_tokens_to_ids("<|endofprompt|>") == 200018
 
 
 def test_granite_has_no_real_tokenizer_and_says_why():
@@ -223,3 +232,32 @@ def test_make_tiny_model_with_the_real_tokenizer(tmp_path):
     assert ids.count(151646) == 25  # one second of audio -> 25 audio tokens
     assert ids[-3:] == [151644, 77091, 198]  # "<|im_start|>assistant\n" (77091 "assistant", 198 "\n")
     assert [9707, 1879] == ids[ids.index(151648) + 2 : ids.index(151648) + 4]  # "\n" after <|audio_eos|>, then "Hello world"
+
+
+@pytest.mark.parametrize(
+    "family, before, audio, after",
+    [
+        ("llama3", "<|start_header_id|>user<|end_header_id|>\n\n<start_audio>", "<|reserved_special_token_87|>", "<end_audio>"),  # DeSTA2.5
+        ("qwen2_audio", "<|im_start|>user\nAudio 1: <|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"),
+        ("tekken", "<s>[INST][BEGIN_AUDIO]", "[AUDIO]", ""),  # Voxtral
+        ("o200k", "<|user|>", "<|endoftext11|>", ""),  # Phi-4-multimodal
+    ],
+)
+def test_token_space_prefix_split_is_exact_with_every_real_tokenizer(toks, family, before, audio, after):
+    """The harness's shared-prefix split (``HFRunner.split_tokens``) run with each real tokenizer:
+    prefix + suffix tokens equal the whole prompt's tokens, also where text merges across the cut
+    (``<end_audio>`` + blank line is one Llama-3 token; ``?\\n\\n`` merges in the others).  Whisper
+    is an ASR decoder with no audio token in its text, so it has no prefix to split."""
+    from types import SimpleNamespace
+
+    from tacos_temporal.harness.models import HFRunner
+
+    tok = toks[family]
+    runner = SimpleNamespace(tokenizer=tok, audio_token_id=tok.convert_tokens_to_ids(audio))
+    prefix_text = before + audio * 25 + after
+    head = tok(prefix_text, add_special_tokens=False)["input_ids"]
+    suffixes = ["\n\nWhich sound event starts earliest?\nA. Dog", "?\n\n Which one ends latest?", "\n" + TEXTS[2]]
+    prefix, tails = HFRunner.split_tokens(runner, head, suffixes)
+    assert prefix[-1] == runner.audio_token_id and prefix.count(runner.audio_token_id) == 25
+    for suffix, tail in zip(suffixes, tails):
+        assert prefix + tail == tok(prefix_text + suffix, add_special_tokens=False)["input_ids"]
