@@ -443,8 +443,9 @@ def cmd_push_results(args: argparse.Namespace) -> int:
 
 def cmd_convert_desta(args: argparse.Namespace) -> int:
     from .data.locate import check_hub_repo
-    from .ports.desta25.loading import convert
+    from .ports.desta25.loading import check_convert_output, convert
 
+    check_convert_output(args.out, args.repo)  # local checks first
     check_hub_repo(args.repo, repo_type="model", flag="--repo")  # one line at once when the Hub is unreachable
     print(f"wrote {convert(args.out, args.repo)}")
     return 0
@@ -464,7 +465,10 @@ def cmd_verify_desta(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_kimi(args: argparse.Namespace) -> int:
+    from .ports.desta25.loading import check_convert_output
     from .ports.kimi_audio.loading import convert
+
+    check_convert_output(args.out, args.repo, args.glm_repo)  # before any download
 
     print(f"wrote {convert(args.out, args.repo, args.glm_repo)}")
     return 0

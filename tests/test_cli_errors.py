@@ -170,7 +170,9 @@ def test_bad_run_options_are_one_line_before_any_model_load(extra, expected, dem
 def test_an_out_that_is_a_file_is_one_line(demo_build, tmp_path, capsys, loads):
     (tmp_path / "taken").write_text("x")
     line = one_error_line(capsys, ["sweep", "--model", "random", "--data", str(demo_build.out_dir), "--kind", "scale", "--alphas", "2", "--out", str(tmp_path / "taken")])
-    assert line == f"error: --out {tmp_path / 'taken'} is a file; pass a folder"
+    # the run-folder lock (taken before the model loads) or the preflight check says it first
+    assert line in (f"error: --out {tmp_path / 'taken'} is a file; pass a folder",
+                    f"error: run folder {tmp_path / 'taken'} exists and is not a folder: choose another --out")
     assert loads == []
 
 

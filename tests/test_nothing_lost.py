@@ -107,6 +107,15 @@ def test_convert_desta_refuses_the_hugging_face_cache(hf_home, capsys):
     assert "the Hugging Face cache" in _error_line(capsys)
 
 
+def test_convert_kimi_refuses_an_output_inside_its_local_release(tmp_path, capsys):
+    release = tmp_path / "kimi-release"
+    release.mkdir()
+    (release / "config.json").write_text("{}")
+    assert cli.main(["convert-kimi", "--repo", str(release), "--out", str(release / "converted")]) == 1
+    assert f"lies inside the source {release}" in _error_line(capsys)
+    assert sorted(p.name for p in release.iterdir()) == ["config.json"]
+
+
 # --- 2. a damaged samples file is never silently cut --------------------------------------------
 
 
@@ -228,7 +237,7 @@ def test_non_utf8_items_file_is_a_one_line_error(tmp_path):
 def test_eval_out_that_is_a_file_or_a_dangling_link_is_a_one_line_error(demo_build, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     (tmp_path / "link").symlink_to(tmp_path / "nowhere")
-    for out, message in ((tmp_path / "file", "is not a folder"), (tmp_path / "link", "does not exist")):
+    for out, message in ((tmp_path / "file", "is a file"), (tmp_path / "link", "does not exist")):
         code = cli.main(["eval", "--model", "random", "--data", str(demo_build.out_dir), "--out", str(out), "--quiet"])
         assert code == 1 and message in _error_line(capsys)
     assert (tmp_path / "file").read_text() == "x" and (tmp_path / "link").is_symlink()

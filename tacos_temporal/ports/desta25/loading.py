@@ -145,17 +145,25 @@ def record_dtype(folder: str | Path, dtype) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def check_convert_output(out_dir: str | Path, *sources: str) -> None:
+    """Refuse an output folder that is, contains or lies inside the Hugging Face cache or a local
+    source folder (before any download: a converter writes nothing it reads)."""
+    from huggingface_hub import constants
+
+    from ...files import check_apart
+
+    inputs = {"the Hugging Face cache": constants.HF_HUB_CACHE}
+    inputs.update({f"the source {source}": source for source in sources if Path(source).exists()})
+    check_apart(out_dir, inputs, "--out")
+
+
 def convert(out_dir: str | Path, desta_repo: str = DESTA_REPO) -> Path:
     """Write one folder (config, weights, processor, ``asr_tokenizer/``) loadable offline with
     ``AutoProcessor`` / ``AutoModelForMultimodalLM`` after ``import tacos_temporal.ports.desta25``."""
     from transformers import WhisperTokenizer
 
-    from huggingface_hub import constants
-
-    from ...files import check_apart
-
     out_dir = Path(out_dir)
-    check_apart(out_dir, {"the Hugging Face cache": constants.HF_HUB_CACHE}, "--out")
+    check_convert_output(out_dir)
     processor, model = load_from_hub(desta_repo)
     out_dir.mkdir(parents=True, exist_ok=True)
     processor.save_pretrained(out_dir)

@@ -331,7 +331,10 @@ def convert(out_dir: str | Path, kimi: str = KIMI_REPO, glm: str = GLM_REPO, *, 
     ``AutoModelForCausalLM`` load offline after ``import tacos_temporal.ports.kimi_audio``."""
     from ...files import staged_output
 
+    from ..desta25.loading import check_convert_output
+
     out_dir = Path(out_dir)
+    check_convert_output(out_dir, kimi, glm)
     processor, model = load_release(kimi, glm, pat_str=pat_str)
     with staged_output(out_dir, overwrite=True, what="converted Kimi-Audio folder") as tmp:
         processor.save_pretrained(tmp)
