@@ -50,7 +50,8 @@ import os
 import shutil
 from pathlib import Path
 
-from .tiny_release_io import Draw, conv_stem, whisper_layer, write_json, write_safetensors
+from .tiny_release_io import Draw, write_json, write_safetensors
+from .tiny_release_io import whisper_tensors as whisper_tensors_io
 
 HUB_REPOS = {
     "DeSTA-ntu/DeSTA2.5-Audio-Llama-3.1-8B": "desta",
@@ -198,21 +199,7 @@ def llama_tensors(seed: int) -> dict:
 
 
 def whisper_tensors(seed: int) -> dict:
-    draw = Draw(seed, 12)
-    t = TINY_WHISPER
-    d = t["d_model"]
-    out = conv_stem(draw, "model.encoder.", d)
-    for i in range(t["encoder_layers"]):
-        out.update(whisper_layer(draw, f"model.encoder.layers.{i}", d, t["encoder_ffn_dim"], cross=False))
-    out["model.encoder.layer_norm.weight"] = draw.norm_weight(d)
-    out["model.encoder.layer_norm.bias"] = draw.bias(d)
-    out["model.decoder.embed_tokens.weight"] = draw.normal((51866, d), 1.0)
-    out["model.decoder.embed_positions.weight"] = draw.normal((448, d), 0.5)
-    for i in range(t["decoder_layers"]):
-        out.update(whisper_layer(draw, f"model.decoder.layers.{i}", d, t["decoder_ffn_dim"], cross=True))
-    out["model.decoder.layer_norm.weight"] = draw.norm_weight(d)
-    out["model.decoder.layer_norm.bias"] = draw.bias(d)
-    return out
+    return whisper_tensors_io(Draw(seed, 12), TINY_WHISPER)
 
 
 def logit_probe_ids():

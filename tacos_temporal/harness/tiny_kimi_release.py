@@ -103,6 +103,7 @@ from pathlib import Path
 import numpy as np
 
 from .tiny_release_io import Draw, conv_stem, whisper_layer, write_json, write_safetensors
+from .tiny_release_io import whisper_tensors as whisper_tensors_io
 
 # ---- real ids and sizes (kept exact in the tiny folder) -------------------------------------------
 VOCAB_SIZE = 168448
@@ -283,21 +284,7 @@ def whisper_config() -> dict:
 
 
 def whisper_tensors(seed: int) -> dict[str, np.ndarray]:
-    draw = Draw(seed, 1)
-    t = TINY_WHISPER
-    d = t["d_model"]
-    out = conv_stem(draw, "model.encoder.", d)
-    for i in range(t["encoder_layers"]):
-        out.update(whisper_layer(draw, f"model.encoder.layers.{i}", d, t["encoder_ffn_dim"], cross=False))
-    out["model.encoder.layer_norm.weight"] = draw.norm_weight(d)
-    out["model.encoder.layer_norm.bias"] = draw.bias(d)
-    out["model.decoder.embed_tokens.weight"] = draw.normal((51866, d), 1.0)
-    out["model.decoder.embed_positions.weight"] = draw.normal((448, d), 0.5)
-    for i in range(t["decoder_layers"]):
-        out.update(whisper_layer(draw, f"model.decoder.layers.{i}", d, t["decoder_ffn_dim"], cross=True))
-    out["model.decoder.layer_norm.weight"] = draw.norm_weight(d)
-    out["model.decoder.layer_norm.bias"] = draw.bias(d)
-    return out
+    return whisper_tensors_io(Draw(seed, 1), TINY_WHISPER)
 
 
 # ---- GLM-4-Voice speech tokenizer -------------------------------------------------------------------

@@ -106,3 +106,21 @@ def conv_stem(draw: Draw, prefix: str, d: int, mels: int = 128) -> dict[str, np.
     }
 
 
+
+
+def whisper_tensors(draw: Draw, t: dict) -> dict[str, np.ndarray]:
+    """A Whisper ``WhisperForConditionalGeneration`` state dict (encoder and decoder, 51,866-token
+    embedding) for the config dict ``t``, drawn from ``draw`` in a fixed order."""
+    d = t["d_model"]
+    out = conv_stem(draw, "model.encoder.", d)
+    for i in range(t["encoder_layers"]):
+        out.update(whisper_layer(draw, f"model.encoder.layers.{i}", d, t["encoder_ffn_dim"], cross=False))
+    out["model.encoder.layer_norm.weight"] = draw.norm_weight(d)
+    out["model.encoder.layer_norm.bias"] = draw.bias(d)
+    out["model.decoder.embed_tokens.weight"] = draw.normal((51866, d), 1.0)
+    out["model.decoder.embed_positions.weight"] = draw.normal((448, d), 0.5)
+    for i in range(t["decoder_layers"]):
+        out.update(whisper_layer(draw, f"model.decoder.layers.{i}", d, t["decoder_ffn_dim"], cross=True))
+    out["model.decoder.layer_norm.weight"] = draw.norm_weight(d)
+    out["model.decoder.layer_norm.bias"] = draw.bias(d)
+    return out
