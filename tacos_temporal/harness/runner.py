@@ -503,7 +503,7 @@ def add_temporal_consistency(results: Sequence[RunResult]) -> dict | None:
         return None
     consistency = temporal_consistency(original.records, backwards.records)
     backwards.scores.update(consistency)
-    backwards.results["results"][RESULTS_KEY].update(consistency)
+    backwards.results[RESULTS_KEY]["scores"].update(consistency)
     backwards.results[RESULTS_KEY]["temporal_consistency"] = {"original_view": AUDIO_ONLY, "original_run": os.path.relpath(original.out_dir, backwards.out_dir), **consistency}
     atomic_write_text(backwards.out_dir / RESULTS_FILE, json.dumps(backwards.results, indent=2, ensure_ascii=False, default=str) + "\n")
     return consistency

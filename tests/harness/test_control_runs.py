@@ -41,7 +41,7 @@ def test_presence_oracle_answers_only_present_options_and_is_labelled_an_oracle(
     results = _results(out)
     assert results["tacos_temporal"]["oracle"] is True and results["tacos_temporal"]["model"]["class"] == "oracle baseline"
     expected = sum(1 / sum(r["options_in_clip"]) for r in records) / len(records)
-    assert results["results"]["tacos_temporal"]["presence_ceiling"] == pytest.approx(expected)
+    assert results["tacos_temporal"]["scores"]["presence_ceiling"] == pytest.approx(expected)
 
 
 def test_caption_order_runs_on_caption_views_and_refuses_audio_only(tmp_path, capsys):
@@ -51,7 +51,7 @@ def test_caption_order_runs_on_caption_views_and_refuses_audio_only(tmp_path, ca
     for view in ("caption_only", "audio_caption"):
         records = _records(out / view)
         assert all(r["letter"] == r["caption_order_letter"] and r["rule"] == "baseline:caption-order" for r in records)
-        scores = _results(out / view)["results"]["tacos_temporal"]
+        scores = _results(out / view)["tacos_temporal"]["scores"]
         assert scores["caption_order_accuracy"] == pytest.approx(scores["accuracy"])
     assert cli.main(["eval", "--model", "caption-order", "--demo", "--view", "audio_only", "--out", str(tmp_path / "bad")]) == 1
     assert "reads the caption" in capsys.readouterr().err
@@ -88,6 +88,7 @@ def test_time_reversed_view_runs_with_its_own_audio_and_pairs_with_audio_only(ti
     pairs = sum((r["filename"], MIRRORED_TASKS[r["task"]]) in {(o["filename"], o["task"]) for o in original} for r in backwards)
     saved = _results(out / "time_reversed")["tacos_temporal"]["temporal_consistency"]
     assert saved["reversal_pairs"] == pairs == len(backwards) and saved["original_view"] == "audio_only"
+    assert _results(out / "time_reversed")["tacos_temporal"]["scores"]["reversal_consistency"] == saved["reversal_consistency"]
     assert cli.main(["compare", str(out / "audio_only"), str(out / "time_reversed"), "--json", str(tmp_path / "c.json")]) == 0
     assert json.loads((tmp_path / "c.json").read_text())["reversal_consistency"] == saved["reversal_consistency"]
     assert cli.main(["compare", str(out / "time_reversed"), str(out / "audio_only")]) == 1
@@ -118,7 +119,7 @@ def test_circular_run_asks_four_rotations_reusing_the_prefix_and_rotation_zero_i
             assert record["letter"] == base["letter"]
             for letter in LETTERS:
                 assert record["logprobs"][letter] == pytest.approx(base["logprobs"][letter], abs=1e-4)
-    scores = circ.results["results"]["tacos_temporal"]
+    scores = circ.results["tacos_temporal"]["scores"]
     assert scores["circular_n"] == len(plain.records) and 0.0 <= scores["circular_position_bias"] <= 0.75
     assert scores["accuracy_rotation_0"] == pytest.approx(plain.scores["accuracy"])
     again = evaluate(RunConfig(model=model, mode="logprob", batch_size=12, circular=True), tmp_path / "circ", data=demo_build.out_dir, runner=runner, progress=False)
