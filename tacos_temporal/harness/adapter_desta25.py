@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .adapters import Adapter, register_adapter
+from .adapters import Adapter, converted_cache_folder, register_adapter
 
 
 def bind_model(processor, model) -> None:
@@ -27,15 +27,9 @@ class DeSTA25Adapter(Adapter):
 
 
 def converted_folder(model_id: str):
-    import os
-    from pathlib import Path
+    def convert(folder, repo):
+        from ..ports.desta25.loading import convert as convert_desta
 
-    if Path(model_id).is_dir():
-        return Path(model_id)
-    root = Path(os.environ.get("TACOS_TEMPORAL_DESTA_DIR", Path.home() / ".cache" / "tacos_temporal" / "desta25"))
-    folder = root / model_id.replace("/", "--")
-    if not (folder / "config.json").is_file():
-        from ..ports.desta25.loading import convert
+        convert_desta(folder, repo)
 
-        convert(folder, model_id)
-    return folder
+    return converted_cache_folder(model_id, env="TACOS_TEMPORAL_DESTA_DIR", name="desta25", convert=convert)

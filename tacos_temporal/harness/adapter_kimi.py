@@ -13,11 +13,10 @@ Kimi-Audio has no system turn (the prompt manager takes user and assistant turns
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import ModelError
-from .adapters import Adapter, register_adapter
+from .adapters import Adapter, converted_cache_folder, register_adapter
 
 
 @register_adapter("kimi_audio")
@@ -48,12 +47,9 @@ class KimiAudioAudioFirstAdapter(KimiAudioAdapter):
 
 
 def converted_folder(model_id: str) -> Path:
-    if Path(model_id).is_dir():
-        return Path(model_id)
-    root = Path(os.environ.get("TACOS_TEMPORAL_KIMI_DIR", Path.home() / ".cache" / "tacos_temporal" / "kimi_audio"))
-    folder = root / model_id.replace("/", "--")
-    if not (folder / "config.json").is_file():
-        from ..ports.kimi_audio.loading import convert
+    def convert(folder, repo):
+        from ..ports.kimi_audio.loading import convert as convert_kimi
 
-        convert(folder, model_id)
-    return folder
+        convert_kimi(folder, repo)
+
+    return converted_cache_folder(model_id, env="TACOS_TEMPORAL_KIMI_DIR", name="kimi_audio", convert=convert)

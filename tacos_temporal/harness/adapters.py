@@ -78,3 +78,19 @@ class AudioFlamingo3Adapter(Adapter):
         if audios:
             kwargs.update(audio=list(audios), sampling_rate=sampling_rate)
         return processor(**kwargs)
+
+
+def converted_cache_folder(model_id: str, *, env: str, name: str, convert) -> "Path":
+    """The folder a native port loads for ``model_id``: a local folder stays as it is; a Hub id maps
+    to ``$<env>`` or ``~/.cache/tacos_temporal/<name>``, plus ``<org>--<repo>``, converted there on
+    first use by ``convert(folder, model_id)`` (DeSTA2.5, Kimi-Audio)."""
+    import os
+    from pathlib import Path
+
+    if Path(model_id).is_dir():
+        return Path(model_id)
+    root = Path(os.environ.get(env, Path.home() / ".cache" / "tacos_temporal" / name))
+    folder = root / model_id.replace("/", "--")
+    if not (folder / "config.json").is_file():
+        convert(folder, model_id)
+    return folder
