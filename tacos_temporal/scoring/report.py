@@ -229,21 +229,21 @@ def format_consistency(consistency: Mapping) -> str:
     return text
 
 
-def _controls_markdown(scores: Mapping) -> list[str]:
+CONTROLS_INTRO = (
+    "A model at or below the **presence-only ceiling** (an oracle that knows which options occur in the "
+    "clip, not when) shows no use of timing. The **caption-order shortcut** answers from the caption's word "
+    "order alone. **Circular (strict)** counts an item right only under all four option rotations. None of "
+    "these is the benchmark's score."
+)
+
+
+def _controls_markdown(scores: Mapping, *, heading: str = "## Controls", intro: bool = True) -> list[str]:
     header, rows = _controls_rows(scores)
     if not rows and "reversal_consistency" not in scores:
         return []
-    lines = ["## Controls", ""]
+    lines = [heading, ""]
     if rows:
-        lines += [
-            "A model at or below the **presence-only ceiling** (an oracle that knows which options occur in the "
-            "clip, not when) shows no use of timing. The **caption-order shortcut** answers from the caption's word "
-            "order alone. **Circular (strict)** counts an item right only under all four option rotations. None of "
-            "these is the benchmark's score.",
-            "",
-            *_md_table(header, rows),
-            "",
-        ]
+        lines += [*([CONTROLS_INTRO, ""] if intro else []), *_md_table(header, rows), ""]
     if "circular_accuracy" in scores:
         lines += [
             f"Circular evaluation of {scores.get('circular_n')} items: the same label under all four rotations on "
@@ -257,7 +257,8 @@ def _controls_markdown(scores: Mapping) -> list[str]:
             "",
         ]
     if "reversal_consistency" in scores:
-        lines += ["### Time-reversal control", "", "```", format_consistency(scores), "```", ""]
+        level = len(heading) - len(heading.lstrip("#")) + 1  # one level below ``heading``
+        lines += ["#" * level + " Time-reversal consistency", "", "```", format_consistency(scores), "```", ""]
     return lines
 
 
@@ -399,7 +400,7 @@ def _accuracy_plot(scores: Mapping, title: str, path: Path) -> Path:
     ax = fig.add_subplot()
     width = 0.8 / len(series)
     x = np.arange(len(groups))
-    colors = ["#3b75af", "#ef8636", "#519e3e", "#8d69b8"]
+    colors = ["#3b75af", "#ef8636", "#519e3e", "#8d69b8", "#8c8c8c", "#c44e52"]  # one per view (time_reversed: grey)
     for s, (label, prefix) in enumerate(series):
         values, low, high = [], [], []
         for _, suffix in groups:
@@ -723,10 +724,8 @@ def section_controls(report: ViewsReport, out: Path) -> list[str]:
     circular, time reversal) beside the model's accuracy; nothing when none was computed."""
     lines: list[str] = []
     for view in report.views():
-        block = _controls_markdown(report.scores[view])
-        if block:
-            lines += [f"## Controls: {VIEW_TITLES[view]}", *block[1:]]
-    return lines
+        lines += _controls_markdown(report.scores[view], heading=f"### {VIEW_TITLES[view]}", intro=False)
+    return ["## Controls", "", CONTROLS_INTRO, "", *lines] if lines else []
 
 
 DEFAULT_SECTIONS: tuple[ReportSection, ...] = (
