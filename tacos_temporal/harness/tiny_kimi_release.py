@@ -103,6 +103,7 @@ from pathlib import Path
 import numpy as np
 
 from .tiny_release_io import Draw, conv_stem, whisper_layer, write_json, write_safetensors
+from .tiny_release_io import whisper_config as whisper_config_io
 from .tiny_release_io import whisper_tensors as whisper_tensors_io
 
 # ---- real ids and sizes (kept exact in the tiny folder) -------------------------------------------
@@ -267,20 +268,7 @@ def _write_kimi_weights(folder: Path, seed: int) -> None:
 
 # ---- Whisper-large-v3 subfolder ---------------------------------------------------------------------
 def whisper_config() -> dict:
-    t = TINY_WHISPER
-    return {
-        "architectures": ["WhisperForConditionalGeneration"], "model_type": "whisper",
-        "activation_dropout": 0.0, "activation_function": "gelu", "attention_dropout": 0.0, "dropout": 0.0,
-        "apply_spec_augment": False, "begin_suppress_tokens": [220, 50257], "bos_token_id": 50257,
-        "decoder_start_token_id": 50258, "eos_token_id": 50257, "pad_token_id": 50256,
-        "d_model": t["d_model"], "encoder_layers": t["encoder_layers"], "encoder_attention_heads": t["encoder_attention_heads"],
-        "encoder_ffn_dim": t["encoder_ffn_dim"], "decoder_layers": t["decoder_layers"],
-        "decoder_attention_heads": t["decoder_attention_heads"], "decoder_ffn_dim": t["decoder_ffn_dim"],
-        "encoder_layerdrop": 0.0, "decoder_layerdrop": 0.0, "init_std": 0.02, "is_encoder_decoder": True,
-        "max_source_positions": 1500, "max_target_positions": 448, "num_hidden_layers": t["encoder_layers"],
-        "num_mel_bins": 128, "scale_embedding": False, "torch_dtype": "float16", "use_cache": True,
-        "use_weighted_layer_sum": False, "vocab_size": 51866,
-    }
+    return whisper_config_io(TINY_WHISPER)
 
 
 def whisper_tensors(seed: int) -> dict[str, np.ndarray]:
